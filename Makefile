@@ -1,0 +1,36 @@
+# One entry point: `make demo` runs the demo city, `make test` runs every test. Both do their own set-up.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup demo test test-sqlite test-pg lint bench browser clean
+
+# uv and the locked dependencies; Debian's chromium and CJK fonts for browser tests and PDFs.
+setup:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || $(PYTHON) -m pip install --quiet --user "uv==0.13.9" || $(PYTHON) -m pip install --quiet "uv==0.13.9"
+	@$(UV) sync --frozen --quiet
+
+browser:
+	@bash scripts/install_browser.sh
+
+demo: setup
+	@$(UV) run --frozen yiwang demo --host $(HOST) --port $(PORT)
+
+lint: setup
+	@$(UV) run --frozen ruff check src tests bench
+	@$(UV) run --frozen ruff format --check src tests bench
+
+# The whole suite on SQLite, then again on PostgreSQL when it is reachable (CI requires it).
+test: setup browser
+	@bash scripts/run_tests.sh
+
+test-sqlite: setup
+	@$(UV) run --frozen pytest -n 2 tests
+
+bench: setup
+	@for b in bench/bench_*.py; do echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
+
+clean:
+	rm -rf .venv var yiwang.db yiwang.db-wal yiwang.db-shm

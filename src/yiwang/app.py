@@ -1,0 +1,120 @@
+"""FastAPI app factory: mounts every module's API router and pages on one app."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from yiwang import __version__
+from yiwang.core.db import Database
+from yiwang.core.errors import PROBLEM_MEDIA_TYPE, NotFound, Problem, from_validation_errors
+from yiwang.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+# Modules in DESIGN §3 order; each may provide `api.router` (REST) and `pages.router` (HTML).
+MODULES = ("identity", "registry", "web")
+SUBMODULES = ("api", "oidc", "pages", "admin_pages", "admin_api")
+
+API_PREFIXES = ("/api/", "/oidc/", "/.well-known/")
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(API_PREFIXES):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def problem_response(request: Request, problem: Problem) -> Response:
+    headers = {}
+    if problem.status == 401 and request.url.path.startswith("/api/"):
+        headers["WWW-Authenticate"] = 'Bearer realm="yiwang"'
+    if _wants_json(request):
+        return JSONResponse(
+            problem.as_dict(instance=request.url.path),
+            status_code=problem.status,
+            media_type=PROBLEM_MEDIA_TYPE,
+            headers=headers,
+        )
+    from yiwang.web import page_context, templates
+
+    if problem.status == 401:
+        from urllib.parse import quote
+
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Response(status_code=303, headers={"Location": f"/login?next={quote(target)}"})
+    return templates().TemplateResponse(
+        request,
+        "error.html",
+        page_context(request, problem=problem, title=problem.title),
+        status_code=problem.status,
+    )
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="一网 Yiwang API",
+        version=__version__,
+        description="一网：城市数字政府平台的开放接口。错误一律以 RFC 9457 problem+json 返回。",
+    )
+    app.state.settings = settings
+    app.state.db = database or Database(settings.database_url)
+
+    from yiwang.identity import resolve_actor
+
+    app.state.actor_resolver = resolve_actor
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return problem_response(request, from_validation_errors(list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return problem_response(request, NotFound(detail="页面或接口不存在"))
+        problem = Problem(status=exc.status_code, slug=f"http-{exc.status_code}", title="请求无法处理")
+        problem.detail = str(exc.detail)
+        return problem_response(request, problem)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    for module in MODULES:
+        for sub in SUBMODULES:
+            name = f"yiwang.{module}.{sub}"
+            if importlib.util.find_spec(f"yiwang.{module}") is None:
+                continue
+            try:
+                spec = importlib.util.find_spec(name)
+            except ModuleNotFoundError:
+                spec = None
+            if spec is None:
+                continue
+            router = getattr(importlib.import_module(name), "router", None)
+            if router is not None:
+                app.include_router(router)
+
+    from yiwang.web import mount_static
+
+    mount_static(app)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> HTMLResponse:
+        return HTMLResponse(status_code=204)
+
+    return app

@@ -1,0 +1,87 @@
+"""The `yiwang` command: demo, serve, db, audit."""
+
+from __future__ import annotations
+
+import typer
+
+from yiwang.settings import get_settings
+
+app = typer.Typer(help="一网 Yiwang：城市数字政府平台", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="数据库：迁移与状态", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+try:
+    from yiwang.core.audit_cli import audit_app
+
+    app.add_typer(audit_app, name="audit")
+except ImportError:  # pragma: no cover - only while the audit CLI is absent
+    pass
+
+
+def _alembic_config():  # noqa: ANN202 - alembic's Config type is imported lazily
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent
+    cfg = Config()
+    cfg.set_main_option("script_location", str(root / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", get_settings().database_url)
+    return cfg
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default head)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(), revision)
+    typer.echo(f"数据库已迁移到 {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    from alembic import command
+
+    command.current(_alembic_config(), verbose=False)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="监听地址"),
+    port: int = typer.Option(8000, help="端口"),
+    workers: int = typer.Option(1, help="进程数（PostgreSQL 下可多于 1）"),
+) -> None:
+    """Serve the platform (migrates the database first)."""
+    import uvicorn
+
+    db_upgrade("head")
+    uvicorn.run("yiwang.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="监听地址"),
+    port: int = typer.Option(8000, help="端口"),
+    people: int = typer.Option(100_000, help="人口数"),
+    enterprises: int = typer.Option(10_000, help="企业数"),
+    seed: int = typer.Option(2026, help="随机种子：同一种子生成同一座城市"),
+    build_only: bool = typer.Option(False, "--build-only", help="只生成城市，不启动服务"),
+) -> None:
+    """Build the demo city if the database is empty, print the demo accounts, and serve it."""
+    import uvicorn
+
+    from yiwang.core.db import Database
+    from yiwang.demo import ensure_demo_city, print_demo_accounts
+
+    db_upgrade("head")
+    database = Database(get_settings().database_url)
+    info = ensure_demo_city(database, people=people, enterprises=enterprises, seed=seed)
+    print_demo_accounts(info, base_url=f"http://{host}:{port}")
+    database.dispose()
+    if not build_only:
+        uvicorn.run("yiwang.app:create_app", factory=True, host=host, port=port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Shared kernel: no domain words here. Modules import what they need from the submodules."""

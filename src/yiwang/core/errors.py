@@ -1,0 +1,152 @@
+"""RFC 9457 problem details with Chinese titles (DESIGN §3 rule 5).
+
+Every refusal in the platform is a `Problem`: services raise them, the web layer renders them as
+`application/problem+json` (API) or as the error summary of a page. `type` is a stable relative URI,
+`/problems/<slug>`, that clients may switch on; `title` is for people and is in Chinese.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass
+class Problem(Exception):
+    detail: str = ""
+    errors: list[FieldError] = field(default_factory=list)
+    title: str = ""
+    slug: str = ""
+    status: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    default_status: ClassVar[int] = 400
+    default_slug: ClassVar[str] = "bad-request"
+    default_title: ClassVar[str] = "请求有误"
+
+    def __post_init__(self) -> None:
+        self.status = self.status or self.default_status
+        self.slug = self.slug or self.default_slug
+        self.title = self.title or self.default_title
+        Exception.__init__(self, self.detail or self.title)
+
+    @property
+    def type(self) -> str:
+        return f"/problems/{self.slug}"
+
+    def as_dict(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [e.as_dict() for e in self.errors]
+        body.update(self.extra)
+        return body
+
+
+class Invalid(Problem):
+    default_status = 422
+    default_slug = "invalid"
+    default_title = "提交的内容有误"
+
+    @classmethod
+    def on(cls, field_name: str, message: str, detail: str = "") -> Invalid:
+        return cls(detail=detail or message, errors=[FieldError(field_name, message)])
+
+
+class Unauthenticated(Problem):
+    default_status = 401
+    default_slug = "unauthenticated"
+    default_title = "请先登录"
+
+
+class Forbidden(Problem):
+    default_status = 403
+    default_slug = "forbidden"
+    default_title = "无权进行此操作"
+
+
+class NotFound(Problem):
+    default_status = 404
+    default_slug = "not-found"
+    default_title = "找不到该对象"
+
+
+class Conflict(Problem):
+    default_status = 409
+    default_slug = "conflict"
+    default_title = "与现有数据冲突"
+
+
+class Locked(Problem):
+    default_status = 423
+    default_slug = "locked"
+    default_title = "账号已临时锁定"
+
+
+class TooManyRequests(Problem):
+    default_status = 429
+    default_slug = "too-many-requests"
+    default_title = "请求过于频繁"
+
+
+# Pydantic's English messages, in the words a clerk or citizen would use.
+PYDANTIC_MESSAGES: dict[str, str] = {
+    "missing": "必填项未填写",
+    "string_too_short": "内容太短",
+    "string_too_long": "内容太长",
+    "string_pattern_mismatch": "格式不正确",
+    "string_type": "应为文本",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为是或否",
+    "date_parsing": "日期格式不正确（应为 YYYY-MM-DD）",
+    "date_from_datetime_parsing": "日期格式不正确（应为 YYYY-MM-DD）",
+    "datetime_parsing": "时间格式不正确",
+    "enum": "不是允许的取值",
+    "literal_error": "不是允许的取值",
+    "greater_than_equal": "数值太小",
+    "less_than_equal": "数值太大",
+    "greater_than": "数值太小",
+    "less_than": "数值太大",
+    "too_short": "条目太少",
+    "too_long": "条目太多",
+    "url_parsing": "网址格式不正确",
+    "url_scheme": "网址协议不正确",
+    "json_invalid": "JSON 格式不正确",
+    "model_attributes_type": "请求体格式不正确",
+    "dict_type": "应为对象",
+    "list_type": "应为列表",
+    "extra_forbidden": "不允许的字段",
+}
+
+
+def from_validation_errors(raw: list[dict[str, Any]]) -> Invalid:
+    """Turn pydantic/FastAPI validation errors into one Invalid problem with Chinese messages."""
+    errors: list[FieldError] = []
+    for err in raw:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form", "header")]
+        name = ".".join(loc) or "body"
+        kind = str(err.get("type", ""))
+        message = PYDANTIC_MESSAGES.get(kind)
+        if message is None:
+            ctx_error = (err.get("ctx") or {}).get("error")
+            # ValueErrors raised by our own validators already carry Chinese text.
+            message = str(ctx_error) if ctx_error else "格式不正确"
+        errors.append(FieldError(name, message))
+    summary = "；".join(f"{e.field}：{e.message}" for e in errors)
+    return Invalid(detail=summary, errors=errors)

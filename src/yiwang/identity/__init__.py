@@ -1,0 +1,53 @@
+"""统一身份认证: accounts, organisation tree, roles, login, sessions, tokens and the OIDC provider.
+
+Public face: other modules use only what is imported here.
+"""
+
+from yiwang.identity.service.accounts import (
+    build_actor,
+    create_staff_account,
+    find_account,
+    get_account,
+    grant_role,
+    register_citizen,
+    require_admin_of,
+)
+from yiwang.identity.service.auth import (
+    LoginResult,
+    api_login,
+    begin_login,
+    complete_second_factor,
+    issue_token,
+    logout,
+    resolve_actor,
+)
+from yiwang.identity.service.enterprise import authorise_agent, can_act_for, enterprises_for
+from yiwang.identity.service.org import add_org_unit, find_org_unit_by_code, get_org_unit, subtree_ids
+from yiwang.identity.service.roles import BUILTIN_ROLES, ensure_builtin_roles, role_name
+
+__all__ = [
+    "BUILTIN_ROLES",
+    "LoginResult",
+    "add_org_unit",
+    "api_login",
+    "authorise_agent",
+    "begin_login",
+    "build_actor",
+    "can_act_for",
+    "complete_second_factor",
+    "create_staff_account",
+    "ensure_builtin_roles",
+    "enterprises_for",
+    "find_account",
+    "find_org_unit_by_code",
+    "get_account",
+    "get_org_unit",
+    "grant_role",
+    "issue_token",
+    "logout",
+    "register_citizen",
+    "require_admin_of",
+    "resolve_actor",
+    "role_name",
+    "subtree_ids",
+]

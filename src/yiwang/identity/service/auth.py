@@ -1,0 +1,575 @@
+"""Login (password, optional TOTP second factor, lock-out), browser sessions and bearer tokens.
+
+Login steps manage their own transactions through the `Database`: a failed attempt must be counted and
+audited even though the request that made it ends in a refusal (whose transaction would roll back).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+import segno
+from fastapi import Request
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from yiwang.core import audit, clock
+from yiwang.core.crypto import open_secret, seal_secret
+from yiwang.core.db import Database
+from yiwang.core.errors import Forbidden, Invalid, Locked, NotFound, Problem, Unauthenticated
+from yiwang.core.security import ANONYMOUS, Actor, ActorKind, require_authenticated
+from yiwang.identity.models import AccessToken, Account, OidcClient, PendingLogin, WebSession
+from yiwang.identity.service.accounts import build_actor, find_account, get_account
+from yiwang.identity.service.enterprise import can_act_for
+from yiwang.identity.service.passwords import (
+    check_password_policy,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from yiwang.identity.service.tokens import digest, new_secret
+from yiwang.settings import get_settings
+
+BAD_CREDENTIALS = "用户名或密码错误"
+SESSION_TOUCH_EVERY = timedelta(minutes=5)
+PENDING_LOGIN_TTL = timedelta(minutes=5)
+MAX_OTP_ATTEMPTS = 5
+
+
+class OtpRequired(Problem):
+    default_status = 401
+    default_slug = "otp-required"
+    default_title = "需要输入动态验证码"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    account_id: int
+    actor: Actor
+    # Set when a second factor is still owed; the caller asks for the code and calls
+    # `complete_second_factor` with this token.
+    pending_token: str | None = None
+    session_token: str | None = None
+    csrf_token: str | None = None
+    access_token: str | None = None
+    expires_in: int = 0
+
+
+def _anon(ip: str | None) -> Actor:
+    return ANONYMOUS.with_request(ip)
+
+
+def _refuse(db: Database, ip: str | None, action: str, subject: str, reason: str, problem: Problem) -> Problem:
+    audit.record_refusal(db, _anon(ip), action, subject=subject, purpose=reason, detail={"reason": reason})
+    return problem
+
+
+def check_password(db: Database, username: str, password: str, ip: str | None) -> int:
+    """First factor. Returns the account id, or raises after counting the failure (and locking the
+    account after `login_max_failures` failures in a row)."""
+    settings = get_settings()
+    username = (username or "").strip()
+    if not username or not password:
+        raise Invalid(
+            detail="请输入用户名和密码",
+            errors=[e for e in _blank_errors(username, password)],
+        )
+    now = clock.now()
+    with db.session() as s:
+        account = find_account(s, username)
+        if account is None:
+            verify_password(None, password)  # equal time for unknown users
+            problem: Problem | None = Unauthenticated(detail=BAD_CREDENTIALS)
+            reason = "unknown-user"
+        elif not account.is_active:
+            verify_password(None, password)
+            problem, reason = Unauthenticated(detail="该账号已停用，请联系管理员"), "inactive"
+        elif account.locked_until is not None and account.locked_until > now:
+            problem, reason = _locked(account), "locked"
+        elif not verify_password(account.password_hash, password):
+            account.failed_logins += 1
+            reason = "bad-password"
+            if account.failed_logins >= settings.login_max_failures:
+                account.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+                account.failed_logins = 0
+                problem, reason = _locked(account), "locked-now"
+            else:
+                left = settings.login_max_failures - account.failed_logins
+                problem = Unauthenticated(detail=f"{BAD_CREDENTIALS}，再错 {left} 次账号将临时锁定")
+        else:
+            problem, reason = None, ""
+            account.failed_logins = 0
+            if needs_rehash(account.password_hash):
+                account.password_hash = hash_password(password)
+            account_id = account.id
+    if problem is not None:
+        raise _refuse(db, ip, "identity.login", username, reason, problem)
+    return account_id
+
+
+def _blank_errors(username: str, password: str) -> list:
+    from yiwang.core.errors import FieldError
+
+    errs = []
+    if not username:
+        errs.append(FieldError("username", "请输入用户名"))
+    if not password:
+        errs.append(FieldError("password", "请输入密码"))
+    return errs
+
+
+def _locked(account: Account) -> Locked:
+    until = clock.to_local(account.locked_until) if account.locked_until else None
+    when = until.strftime("%H:%M") if until else "稍后"
+    return Locked(detail=f"密码错误次数过多，账号已临时锁定，请于 {when} 后再试或联系管理员")
+
+
+def _check_enterprise(db: Database, account_id: int, on_behalf_of: str | None, ip: str | None) -> None:
+    if not on_behalf_of:
+        return
+    with db.session() as s:
+        allowed = can_act_for(s, get_account(s, account_id), on_behalf_of)
+    if not allowed:
+        raise _refuse(
+            db,
+            ip,
+            "identity.act_for",
+            on_behalf_of,
+            "not-authorised",
+            Forbidden(detail="您不是该企业的法定代表人，也未获得该企业的有效授权"),
+        )
+
+
+def begin_login(
+    db: Database,
+    *,
+    username: str,
+    password: str,
+    on_behalf_of: str | None = None,
+    next_url: str = "/",
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> LoginResult:
+    """Page login, first step: a session if no second factor is set up, else a pending login."""
+    account_id = check_password(db, username, password, ip)
+    _check_enterprise(db, account_id, on_behalf_of or None, ip)
+    with db.session() as s:
+        account = get_account(s, account_id)
+        if account.totp_enabled:
+            token = new_secret()
+            s.add(
+                PendingLogin(
+                    id=digest(token),
+                    account_id=account.id,
+                    on_behalf_of=on_behalf_of or None,
+                    next_url=next_url,
+                    expires_at=clock.now() + PENDING_LOGIN_TTL,
+                )
+            )
+            return LoginResult(account_id=account.id, actor=build_actor(s, account), pending_token=token)
+        return _open_session(s, account, on_behalf_of or None, "pwd", ip, user_agent)
+
+
+def pending_login_next(db: Database, pending_token: str) -> str:
+    with db.session() as s:
+        pending = s.get(PendingLogin, digest(pending_token))
+        return pending.next_url if pending else "/"
+
+
+def complete_second_factor(
+    db: Database, *, pending_token: str, code: str, ip: str | None = None, user_agent: str | None = None
+) -> LoginResult:
+    with db.session() as s:
+        pending = s.get(PendingLogin, digest(pending_token or ""))
+        if pending is None or pending.expires_at <= clock.now():
+            raise Unauthenticated(detail="登录已超时，请重新输入用户名和密码")
+        account = get_account(s, pending.account_id)
+        ok = _verify_totp(account, code)
+        if not ok:
+            pending.attempts += 1
+            if pending.attempts >= MAX_OTP_ATTEMPTS:
+                s.delete(pending)
+            username = account.username
+        else:
+            s.delete(pending)
+            return _open_session(s, account, pending.on_behalf_of, "pwd+otp", ip, user_agent)
+    raise _refuse(
+        db, ip, "identity.login.otp", username, "bad-otp", Unauthenticated(detail="动态验证码不正确或已过期")
+    )
+
+
+def _open_session(
+    s: Session, account: Account, on_behalf_of: str | None, methods: str, ip: str | None, ua: str | None
+) -> LoginResult:
+    settings = get_settings()
+    token = new_secret()
+    now = clock.now()
+    ws = WebSession(
+        id=digest(token),
+        account_id=account.id,
+        on_behalf_of=on_behalf_of,
+        csrf_token=new_secret(24),
+        auth_methods=methods,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_hours),
+        ip=ip,
+        user_agent=(ua or "")[:300],
+    )
+    s.add(ws)
+    account.last_login_at = now
+    s.flush()
+    actor = build_actor(s, account, on_behalf_of=on_behalf_of, session_id=ws.id, ip=ip)
+    audit.append(
+        s,
+        actor,
+        "identity.login",
+        object_type="session",
+        object_id=ws.id[:16],
+        subject=account.citizen_id or account.username,
+        detail={"methods": methods},
+    )
+    return LoginResult(
+        account_id=account.id,
+        actor=actor,
+        session_token=token,
+        csrf_token=ws.csrf_token,
+        expires_in=settings.session_hours * 3600,
+    )
+
+
+def api_login(
+    db: Database,
+    *,
+    username: str,
+    password: str,
+    otp: str | None = None,
+    on_behalf_of: str | None = None,
+    ip: str | None = None,
+) -> LoginResult:
+    """API login for first-party apps (mobile): a bearer token in one call, the code in `otp`."""
+    account_id = check_password(db, username, password, ip)
+    _check_enterprise(db, account_id, on_behalf_of or None, ip)
+    settings = get_settings()
+    with db.session() as s:
+        account = get_account(s, account_id)
+        methods = "pwd"
+        if account.totp_enabled:
+            if not otp:
+                raise OtpRequired(detail="该账号已开启双因素认证，请同时提交 otp 动态验证码")
+            if not _verify_totp(account, otp):
+                name = account.username
+                ok = False
+            else:
+                ok = True
+                methods = "pwd+otp"
+        else:
+            ok = True
+        if ok:
+            token = issue_token(
+                s,
+                account_id=account.id,
+                client_id=None,
+                scope="api",
+                on_behalf_of=on_behalf_of or None,
+                minutes=settings.access_token_minutes,
+                kind="api",
+            )
+            account.last_login_at = clock.now()
+            actor = build_actor(s, account, on_behalf_of=on_behalf_of or None, ip=ip)
+            audit.append(
+                s,
+                actor,
+                "identity.login",
+                object_type="token",
+                subject=account.citizen_id or account.username,
+                detail={"methods": methods, "channel": "api"},
+            )
+            return LoginResult(
+                account_id=account.id,
+                actor=actor,
+                access_token=token,
+                expires_in=settings.access_token_minutes * 60,
+            )
+    raise _refuse(
+        db, ip, "identity.login.otp", name, "bad-otp", Unauthenticated(detail="动态验证码不正确或已过期")
+    )
+
+
+def logout(session: Session, actor: Actor) -> None:
+    if actor.session_id:
+        ws = session.get(WebSession, actor.session_id)
+        if ws is not None and ws.revoked_at is None:
+            ws.revoked_at = clock.now()
+            audit.append(session, actor, "identity.logout", object_type="session", object_id=ws.id[:16])
+
+
+# ---- sessions and tokens -------------------------------------------------------------------------
+
+
+def resolve_web_session(session: Session, token: str) -> WebSession | None:
+    if not token:
+        return None
+    ws = session.get(WebSession, digest(token))
+    now = clock.now()
+    if ws is None or ws.revoked_at is not None or ws.expires_at <= now:
+        return None
+    if now - ws.last_seen_at > SESSION_TOUCH_EVERY:
+        ws.last_seen_at = now
+    return ws
+
+
+def list_sessions(session: Session, actor: Actor) -> list[WebSession]:
+    require_authenticated(actor)
+    now = clock.now()
+    return list(
+        session.scalars(
+            select(WebSession)
+            .where(
+                WebSession.account_id == actor.account_id,
+                WebSession.revoked_at.is_(None),
+                WebSession.expires_at > now,
+            )
+            .order_by(WebSession.last_seen_at.desc())
+        )
+    )
+
+
+def revoke_session(session: Session, actor: Actor, session_id_prefix: str) -> None:
+    """End one of the actor's own sessions (ids are shown as 16-character prefixes)."""
+    require_authenticated(actor)
+    if len(session_id_prefix) < 16:
+        raise NotFound(detail="会话不存在")
+    ws = session.scalars(
+        select(WebSession).where(
+            WebSession.id.startswith(session_id_prefix), WebSession.account_id == actor.account_id
+        )
+    ).first()
+    if ws is None:
+        raise NotFound(detail="会话不存在")
+    if ws.revoked_at is None:
+        ws.revoked_at = clock.now()
+        audit.append(session, actor, "identity.session.revoke", object_type="session", object_id=ws.id[:16])
+
+
+def issue_token(
+    session: Session,
+    *,
+    account_id: int | None,
+    client_id: str | None,
+    scope: str,
+    on_behalf_of: str | None = None,
+    minutes: int = 60,
+    kind: str = "access",
+    session_id: str | None = None,
+    label: str = "",
+) -> str:
+    token = new_secret()
+    now = clock.now()
+    session.add(
+        AccessToken(
+            token_hash=digest(token),
+            kind=kind,
+            account_id=account_id,
+            client_id=client_id,
+            scope=scope,
+            on_behalf_of=on_behalf_of,
+            session_id=session_id,
+            label=label,
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+        )
+    )
+    session.flush()
+    return token
+
+
+def find_token(session: Session, token: str, kinds: tuple[str, ...] = ("access", "api")) -> AccessToken | None:
+    row = session.get(AccessToken, digest(token)) if token else None
+    if row is None or row.kind not in kinds or row.revoked_at is not None or row.expires_at <= clock.now():
+        return None
+    return row
+
+
+def actor_for_token(session: Session, row: AccessToken, ip: str | None = None) -> Actor:
+    scopes = frozenset(row.scope.split())
+    if row.account_id is not None:
+        account = get_account(session, row.account_id)
+        if not account.is_active:
+            raise Unauthenticated(detail="该账号已停用")
+        return build_actor(
+            session,
+            account,
+            on_behalf_of=row.on_behalf_of,
+            scopes=scopes,
+            client_id=row.client_id,
+            session_id=row.session_id,
+            ip=ip,
+        )
+    client = session.scalars(select(OidcClient).where(OidcClient.client_id == row.client_id)).first()
+    if client is None or not client.is_active:
+        raise Unauthenticated(detail="接入系统已停用")
+    return Actor(
+        kind=ActorKind.SYSTEM,
+        name=client.name,
+        subject_id=client.client_id,
+        roles=frozenset({"system"}),
+        department_id=client.owner_unit_id,
+        scopes=scopes,
+        client_id=client.client_id,
+        ip=ip,
+    )
+
+
+def resolve_actor(request: Request, session: Session) -> Actor:
+    """The app's actor resolver: a bearer token wins over the session cookie.
+
+    A bearer token that is unknown, expired or revoked is refused outright (401) rather than treated as
+    anonymous, so a client learns at once that its token is bad."""
+    ip = request.client.host if request.client else None
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated(detail="Authorization 头格式应为 Bearer <令牌>")
+        row = find_token(session, value.strip())
+        if row is None:
+            raise Unauthenticated(detail="访问令牌无效、已过期或已被吊销")
+        return actor_for_token(session, row, ip)
+    cookie = request.cookies.get(get_settings().session_cookie, "")
+    ws = resolve_web_session(session, cookie)
+    if ws is None:
+        return _anon(ip)
+    account = session.get(Account, ws.account_id)
+    if account is None or not account.is_active:
+        return _anon(ip)
+    request.state.web_session = ws
+    request.state.csrf_token = ws.csrf_token
+    return build_actor(session, account, on_behalf_of=ws.on_behalf_of, session_id=ws.id, ip=ip)
+
+
+def switch_enterprise(session: Session, actor: Actor, credit_code: str | None) -> None:
+    """Switch the current browser session to act for an enterprise (or back to oneself)."""
+    require_authenticated(actor)
+    if not actor.session_id:
+        raise Forbidden(detail="只有网页会话可以切换身份，API 请重新登录并指定 on_behalf_of")
+    ws = session.get(WebSession, actor.session_id)
+    account = get_account(session, actor.account_id or 0)
+    if credit_code and not can_act_for(session, account, credit_code):
+        raise Forbidden(detail="您不是该企业的法定代表人，也未获得该企业的有效授权")
+    assert ws is not None
+    ws.on_behalf_of = credit_code or None
+    audit.append(session, actor, "identity.act_for", object_type="session", subject=credit_code or "")
+
+
+# ---- second factor -------------------------------------------------------------------------------
+
+
+def _totp_context(account_id: int) -> str:
+    return f"identity.totp:{account_id}"
+
+
+def _verify_totp(account: Account, code: str) -> bool:
+    if not account.totp_secret_sealed:
+        return False
+    code = (code or "").strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return False
+    secret = open_secret(
+        get_settings().resolved_master_key(), account.totp_secret_sealed, _totp_context(account.id)
+    ).decode()
+    totp = pyotp.TOTP(secret)
+    now = clock.now()
+    step_now = int(now.timestamp()) // totp.interval
+    for drift in (0, -1, 1):
+        step = step_now + drift
+        if totp.at(step * totp.interval) == code:
+            # Each code works once: replaying an observed code is refused.
+            if account.totp_last_step is not None and step <= account.totp_last_step:
+                return False
+            account.totp_last_step = step
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    uri: str
+    qr_svg: str
+
+
+def begin_totp(session: Session, actor: Actor) -> TotpEnrolment:
+    require_authenticated(actor)
+    account = get_account(session, actor.account_id or 0)
+    if account.totp_enabled:
+        raise Invalid.on("otp", "已开启双因素认证；如需更换，请先关闭")
+    secret = pyotp.random_base32()
+    account.totp_secret_sealed = seal_secret(
+        get_settings().resolved_master_key(), secret.encode(), _totp_context(account.id)
+    )
+    account.totp_last_step = None
+    uri = pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name="一网")
+    buf = io.BytesIO()
+    segno.make(uri, error="m").save(buf, kind="svg", scale=4, title="双因素认证二维码")
+    return TotpEnrolment(secret=secret, uri=uri, qr_svg=buf.getvalue().decode())
+
+
+def confirm_totp(session: Session, actor: Actor, code: str) -> None:
+    require_authenticated(actor)
+    account = get_account(session, actor.account_id or 0)
+    if account.totp_enabled:
+        return
+    if not account.totp_secret_sealed:
+        raise Invalid.on("otp", "请先生成二维码")
+    if not _verify_totp(account, code):
+        raise Invalid.on("otp", "动态验证码不正确，请核对手机上的 6 位数字")
+    account.totp_enabled = True
+    audit.append(session, actor, "identity.totp.enable", object_type="account", object_id=str(account.id))
+
+
+def disable_totp(session: Session, actor: Actor, password: str, code: str) -> None:
+    require_authenticated(actor)
+    account = get_account(session, actor.account_id or 0)
+    if not account.totp_enabled:
+        return
+    if not verify_password(account.password_hash, password):
+        raise Invalid.on("password", "密码不正确")
+    if not _verify_totp(account, code):
+        raise Invalid.on("otp", "动态验证码不正确")
+    account.totp_enabled = False
+    account.totp_secret_sealed = None
+    account.totp_last_step = None
+    audit.append(session, actor, "identity.totp.disable", object_type="account", object_id=str(account.id))
+
+
+def change_password(session: Session, actor: Actor, old: str, new: str) -> None:
+    require_authenticated(actor)
+    account = get_account(session, actor.account_id or 0)
+    if not verify_password(account.password_hash, old):
+        raise Invalid.on("old_password", "当前密码不正确")
+    check_password_policy(new, "new_password")
+    if old == new:
+        raise Invalid.on("new_password", "新密码不能与当前密码相同")
+    account.password_hash = hash_password(new)
+    now = clock.now()
+    # Every other session and token of the account ends: a changed password must lock out whoever
+    # might have known the old one.
+    session.execute(
+        update(WebSession)
+        .where(
+            WebSession.account_id == account.id,
+            WebSession.revoked_at.is_(None),
+            WebSession.id != (actor.session_id or ""),
+        )
+        .values(revoked_at=now)
+    )
+    session.execute(
+        update(AccessToken)
+        .where(AccessToken.account_id == account.id, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    audit.append(session, actor, "identity.password.change", object_type="account", object_id=str(account.id))

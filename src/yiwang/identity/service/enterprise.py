@@ -1,0 +1,138 @@
+"""法人代理: a person acts for an enterprise as its legal representative or while authorised by it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yiwang import registry
+from yiwang.core import audit, clock
+from yiwang.core.errors import Forbidden, Invalid, NotFound
+from yiwang.core.ids import validate_citizen_id, validate_credit_code
+from yiwang.core.security import Actor, require_authenticated
+from yiwang.identity.models import Account, EnterpriseAgent
+
+
+@dataclass(frozen=True)
+class EnterpriseLink:
+    credit_code: str
+    name: str
+    as_legal_rep: bool
+    valid_until: datetime | None
+
+
+def enterprises_for(session: Session, account: Account) -> list[EnterpriseLink]:
+    """Every enterprise the account's person may act for right now."""
+    if account.kind != "citizen" or not account.citizen_id:
+        return []
+    links = [
+        EnterpriseLink(lp.credit_code, lp.name, True, None)
+        for lp in registry.legal_persons_represented_by(session, account.citizen_id)
+    ]
+    now = clock.now()
+    agents = session.scalars(
+        select(EnterpriseAgent).where(
+            EnterpriseAgent.agent_account_id == account.id,
+            EnterpriseAgent.revoked_at.is_(None),
+            EnterpriseAgent.valid_from <= now,
+            EnterpriseAgent.valid_until > now,
+        )
+    )
+    seen = {link.credit_code for link in links}
+    for agent in agents:
+        if agent.credit_code in seen:
+            continue
+        lp = registry.find_legal_person(session, agent.credit_code)
+        if lp is not None and lp.status == "存续":
+            links.append(EnterpriseLink(lp.credit_code, lp.name, False, agent.valid_until))
+            seen.add(lp.credit_code)
+    return links
+
+
+def can_act_for(session: Session, account: Account, credit_code: str) -> bool:
+    return any(link.credit_code == credit_code for link in enterprises_for(session, account))
+
+
+def _require_legal_rep(session: Session, actor: Actor, credit_code: str) -> None:
+    require_authenticated(actor)
+    lp = registry.find_legal_person(session, credit_code)
+    if lp is None:
+        raise NotFound(detail="该企业不在法人库中")
+    if actor.subject_id != lp.legal_rep_citizen_id or actor.on_behalf_of != credit_code:
+        raise Forbidden(detail="只有以本企业身份登录的法定代表人可以管理授权")
+
+
+def authorise_agent(
+    session: Session,
+    actor: Actor,
+    *,
+    credit_code: str,
+    agent_citizen_id: str,
+    agent_name: str,
+    valid_until: datetime,
+    scope: str = "*",
+) -> EnterpriseAgent:
+    code = validate_credit_code(credit_code, "credit_code").value
+    _require_legal_rep(session, actor, code)
+    cid = validate_citizen_id(agent_citizen_id, "agent_citizen_id").value
+    now = clock.now()
+    if valid_until <= now:
+        raise Invalid.on("valid_until", "授权截止时间必须晚于现在")
+    if (valid_until - now).days > 366 * 3:
+        raise Invalid.on("valid_until", "单次授权最长三年")
+    agent = session.scalars(select(Account).where(Account.username == cid, Account.kind == "citizen")).first()
+    # Same answer for "no account" and "name differs": the form must not reveal who is registered.
+    if agent is None or agent.display_name != agent_name.strip():
+        raise Invalid.on("agent_citizen_id", "找不到与该姓名和身份证号码相符的已注册个人用户")
+    grant = EnterpriseAgent(
+        credit_code=code,
+        agent_account_id=agent.id,
+        granted_by_account_id=actor.account_id or 0,
+        scope=scope,
+        valid_from=now,
+        valid_until=valid_until,
+    )
+    session.add(grant)
+    session.flush()
+    audit.append(
+        session,
+        actor,
+        "identity.enterprise.authorise",
+        object_type="enterprise_agent",
+        object_id=str(grant.id),
+        subject=code,
+        detail={"agent": cid, "valid_until": valid_until.isoformat()},
+    )
+    return grant
+
+
+def revoke_agent(session: Session, actor: Actor, grant_id: int) -> None:
+    grant = session.get(EnterpriseAgent, grant_id)
+    if grant is None:
+        raise NotFound(detail="授权记录不存在")
+    _require_legal_rep(session, actor, grant.credit_code)
+    if grant.revoked_at is None:
+        grant.revoked_at = clock.now()
+        audit.append(
+            session,
+            actor,
+            "identity.enterprise.revoke",
+            object_type="enterprise_agent",
+            object_id=str(grant.id),
+            subject=grant.credit_code,
+        )
+    session.flush()
+
+
+def agents_of(session: Session, actor: Actor, credit_code: str) -> list[EnterpriseAgent]:
+    _require_legal_rep(session, actor, credit_code)
+    return list(
+        session.scalars(
+            select(EnterpriseAgent)
+            .where(EnterpriseAgent.credit_code == credit_code)
+            .order_by(EnterpriseAgent.id.desc())
+        )
+    )
