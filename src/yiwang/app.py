@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiwang import __version__
@@ -20,7 +21,7 @@ from yiwang.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 # Modules in DESIGN §3 order; each may provide `api.router` (REST) and `pages.router` (HTML).
-MODULES = ("identity", "registry", "web")
+MODULES = ("identity", "registry", "catalog", "web")
 SUBMODULES = ("api", "oidc", "pages", "admin_pages", "admin_api")
 
 API_PREFIXES = ("/api/", "/oidc/", "/.well-known/")
@@ -60,6 +61,44 @@ def problem_response(request: Request, problem: Problem) -> Response:
     )
 
 
+def implicit_refusal(request: Request, problem: Problem) -> None:
+    """Describe a 403 for the audit chain from the route it happened on."""
+    from yiwang.core.deps import AUDIT_ACTION_ATTR
+    from yiwang.core.security import ANONYMOUS
+
+    ip = request.client.host if request.client else None
+    actor = getattr(request.state, "actor", None) or ANONYMOUS.with_request(ip)
+    endpoint = request.scope.get("endpoint")
+    action = getattr(endpoint, AUDIT_ACTION_ATTR, None)
+    if action is None:
+        module = getattr(endpoint, "__module__", "yiwang.http").split(".")
+        action = f"{module[1] if len(module) > 1 else module[0]}.{getattr(endpoint, '__name__', 'request')}"
+    object_type = object_id = ""
+    for name, value in request.path_params.items():
+        object_type, object_id = name.removesuffix("_id"), str(value)
+        break
+    problem.audited(
+        actor,
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        detail={"method": request.method, "path": request.url.path, "query": request.url.query[:500]},
+    )
+
+
+def record_problem_refusal(db: Database, problem: Problem) -> None:
+    """Append an audited refusal. Runs after the request's transaction rolled back, in its own."""
+    from yiwang.core import audit
+
+    refusal = dict(problem.refusal or {})
+    actor = refusal.pop("actor")
+    action = refusal.pop("action")
+    try:
+        audit.record_refusal(db, actor, action, **refusal)
+    except Exception:  # the refusal itself must still reach the client
+        log.exception("could not audit refusal %s", action)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -76,6 +115,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
+        # Every 403 lands in the audit chain, as do problems a service marked with `.audited()`. This
+        # handler runs after the request's transaction rolled back (SessionDep has function scope), so
+        # the record gets a transaction of its own and no write lock is held.
+        if exc.refusal is None and exc.status == 403:
+            implicit_refusal(request, exc)
+        if exc.refusal is not None:
+            await run_in_threadpool(record_problem_refusal, request.app.state.db, exc)
         return problem_response(request, exc)
 
     @app.exception_handler(RequestValidationError)

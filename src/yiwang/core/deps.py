@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Protocol
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -46,3 +46,19 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+AUDIT_ACTION_ATTR = "__audit_action__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def audit_action(action: str) -> Callable[[F], F]:
+    """Name the action a route performs (`identity.org.create`); a 403 raised under it is recorded in
+    the audit chain under this name (see `yiwang.app`). Routes without it are named after the module
+    and function."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, AUDIT_ACTION_ATTR, action)
+        return fn
+
+    return mark

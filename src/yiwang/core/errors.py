@@ -30,6 +30,9 @@ class Problem(Exception):
     slug: str = ""
     status: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set by `audited()`: the refusal record the web layer appends to the audit chain after the
+    # request's own transaction has rolled back (so the record survives and no lock is held).
+    refusal: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     default_status: ClassVar[int] = 400
     default_slug: ClassVar[str] = "bad-request"
@@ -40,6 +43,29 @@ class Problem(Exception):
         self.slug = self.slug or self.default_slug
         self.title = self.title or self.default_title
         Exception.__init__(self, self.detail or self.title)
+
+    def audited(
+        self,
+        actor: Any,
+        action: str,
+        *,
+        subject: str = "",
+        object_type: str = "",
+        object_id: str = "",
+        purpose: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> Problem:
+        """Mark this refusal for the audit chain; `raise Forbidden(...).audited(actor, "x.y")`."""
+        self.refusal = {
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "object_type": object_type,
+            "object_id": object_id,
+            "purpose": purpose or self.detail or self.title,
+            "detail": {"status": self.status, "type": self.type, **(detail or {})},
+        }
+        return self
 
     @property
     def type(self) -> str:

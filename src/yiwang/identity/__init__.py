@@ -25,6 +25,9 @@ from yiwang.identity.service.enterprise import authorise_agent, can_act_for, ent
 from yiwang.identity.service.org import add_org_unit, find_org_unit_by_code, get_org_unit, subtree_ids
 from yiwang.identity.service.roles import BUILTIN_ROLES, ensure_builtin_roles, role_name
 
+# Page helpers every module's pages need: CSRF protection on POST forms.
+from yiwang.identity.pages import csrf_token, require_csrf, set_csrf_cookie  # noqa: E402
+
 __all__ = [
     "BUILTIN_ROLES",
     "LoginResult",
@@ -35,6 +38,7 @@ __all__ = [
     "build_actor",
     "can_act_for",
     "complete_second_factor",
+    "csrf_token",
     "create_staff_account",
     "ensure_builtin_roles",
     "enterprises_for",
@@ -47,7 +51,9 @@ __all__ = [
     "logout",
     "register_citizen",
     "require_admin_of",
+    "require_csrf",
     "resolve_actor",
     "role_name",
+    "set_csrf_cookie",
     "subtree_ids",
 ]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yiwang import registry
 from yiwang.core import audit, clock
 from yiwang.core.errors import Conflict, Forbidden, Invalid, NotFound
-from yiwang.core.ids import validate_citizen_id
+from yiwang.core.ids import mask_citizen_id, validate_citizen_id
 from yiwang.core.security import Actor, ActorKind, require_authenticated
 from yiwang.identity.models import Account, OrgUnit, StaffRole
 from yiwang.identity.service.org import get_org_unit, is_within
 from yiwang.identity.service.passwords import check_password_policy, hash_password
-from yiwang.identity.service.roles import ADMIN_ROLES, BUILTIN_ROLES
+from yiwang.identity.service.roles import ADMIN_ROLES, BUILTIN_ROLES, role_name
 
 KIND_LABELS = {"citizen": "个人", "staff": "工作人员"}
 
@@ -41,6 +44,13 @@ def register_citizen(
     """Self-registration of a natural person: real name and citizen ID must match the population
     registry (A1 实名). The username is the citizen ID."""
     cid = validate_citizen_id(citizen_id, "citizen_id").value
+    if not name.strip():
+        raise Invalid.on("name", "请输入姓名")
+    phone = (phone or "").strip() or None
+    if phone is not None and not (
+        len(phone) == 11 and phone.isascii() and phone.isdigit() and phone[0] == "1"
+    ):
+        raise Invalid.on("phone", "手机号码应为以 1 开头的 11 位数字")
     check_password_policy(password)
     person = registry.find_person(session, cid)
     # One message for "not in the registry" and "name differs" so the form cannot be used to probe
@@ -94,7 +104,9 @@ def create_staff_account(
 ) -> Account:
     require_admin_of(session, actor, department_id)
     username = username.strip()
-    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
+    plain = username.replace("_", "").replace(".", "")
+    # isalnum() alone accepts Chinese and other letters; usernames are ASCII.
+    if not username or len(username) > 64 or not (plain.isascii() and plain.isalnum()):
         raise Invalid.on("username", "用户名只能包含字母、数字、点和下划线")
     cid = validate_citizen_id(citizen_id, "citizen_id").value
     if not display_name.strip():
@@ -138,9 +150,18 @@ def grant_role(session: Session, actor: Actor, account_id: int, role_code: str, 
     account = get_account(session, account_id)
     if account.kind != "staff":
         raise Invalid.on("account_id", "只能给工作人员账号授予角色")
+    # A department admin grants roles only to the staff they administer, not to another
+    # department's people (even for a role valid in their own subtree).
+    if not actor.is_platform_admin and (
+        account.department_id is None
+        or not is_within(get_org_unit(session, account.department_id), actor.admin_units)
+    ):
+        raise Forbidden(detail="您只能给本部门及下属单位的工作人员授予角色")
     existing = session.scalars(
         select(StaffRole).where(
-            StaffRole.account_id == account_id, StaffRole.role_code == role_code, StaffRole.org_unit_id == unit_id
+            StaffRole.account_id == account_id,
+            StaffRole.role_code == role_code,
+            StaffRole.org_unit_id == unit_id,
         )
     ).first()
     if existing is not None:
@@ -222,4 +243,113 @@ def build_actor(
         client_id=client_id,
         session_id=session_id,
         ip=ip,
+    )
+
+
+# ---- the signed-in person's own view ----------------------------------------------------------------
+
+ACTOR_KIND_LABELS = {
+    ActorKind.CITIZEN: "个人",
+    ActorKind.ENTERPRISE: "法人（企业）",
+    ActorKind.STAFF: "工作人员",
+    ActorKind.SYSTEM: "接入系统",
+}
+# Non-staff accounts hold one implicit role.
+PERSON_ROLE_NAMES = {"citizen": "个人用户", "enterprise": "企业办事人"}
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    code: str
+    name: str
+    org_unit_id: int | None
+    org_unit_name: str
+
+
+@dataclass(frozen=True)
+class ActingFor:
+    credit_code: str
+    name: str
+    as_legal_rep: bool
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a person may see about their own account: a plain read model, no ORM object."""
+
+    account_id: int
+    username: str
+    name: str
+    kind: str
+    kind_label: str
+    citizen_id_masked: str
+    phone_masked: str
+    roles: list[RoleGrant]
+    department_id: int | None
+    department_name: str
+    title: str
+    acting_for: ActingFor | None
+    totp_enabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+def _mask_phone(phone: str | None) -> str:
+    if not phone:
+        return ""
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+
+
+def my_profile(session: Session, actor: Actor) -> Profile:
+    """The signed-in person's own profile (citizen ID masked: the page and API show it on screens)."""
+    require_authenticated(actor)
+    if actor.account_id is None:
+        raise Forbidden(detail="接入系统没有个人资料")
+    account = get_account(session, actor.account_id)
+    roles: list[RoleGrant] = []
+    if account.kind == "staff":
+        for grant in staff_roles(session, account.id):
+            unit = session.get(OrgUnit, grant.org_unit_id)
+            roles.append(
+                RoleGrant(
+                    grant.role_code, role_name(grant.role_code), grant.org_unit_id, unit.name if unit else ""
+                )
+            )
+        roles.sort(
+            key=lambda r: (
+                list(BUILTIN_ROLES).index(r.code) if r.code in BUILTIN_ROLES else 99,
+                r.org_unit_id or 0,
+            )
+        )
+    else:
+        code = "enterprise" if actor.on_behalf_of else "citizen"
+        roles.append(RoleGrant(code, PERSON_ROLE_NAMES[code], None, ""))
+    department = session.get(OrgUnit, account.department_id) if account.department_id else None
+    acting_for = None
+    if actor.on_behalf_of:
+        lp = registry.find_legal_person(session, actor.on_behalf_of)
+        acting_for = ActingFor(
+            credit_code=actor.on_behalf_of,
+            name=lp.name if lp else actor.on_behalf_of,
+            as_legal_rep=bool(lp and lp.legal_rep_citizen_id == account.citizen_id),
+        )
+    return Profile(
+        account_id=account.id,
+        # A citizen's username is their citizen ID: shown masked like the ID itself.
+        username=mask_citizen_id(account.username)
+        if account.username == account.citizen_id
+        else account.username,
+        name=account.display_name,
+        kind=actor.kind.value,
+        kind_label=ACTOR_KIND_LABELS.get(actor.kind, actor.kind.value),
+        citizen_id_masked=mask_citizen_id(account.citizen_id) if account.citizen_id else "",
+        phone_masked=_mask_phone(account.phone),
+        roles=roles,
+        department_id=account.department_id,
+        department_name=department.name if department else "",
+        title=account.title,
+        acting_for=acting_for,
+        totp_enabled=account.totp_enabled,
+        created_at=account.created_at,
+        last_login_at=account.last_login_at,
     )

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 from yiwang.core import audit, clock
 from yiwang.core.crypto import open_secret, seal_secret
 from yiwang.core.db import Database
-from yiwang.core.errors import Forbidden, Invalid, Locked, NotFound, Problem, Unauthenticated
+from yiwang.core.errors import FieldError, Forbidden, Invalid, Locked, NotFound, Problem, Unauthenticated
+from yiwang.core.ids import validate_credit_code
 from yiwang.core.security import ANONYMOUS, Actor, ActorKind, require_authenticated
 from yiwang.identity.models import AccessToken, Account, OidcClient, PendingLogin, WebSession
 from yiwang.identity.service.accounts import build_actor, find_account, get_account
-from yiwang.identity.service.enterprise import can_act_for
+from yiwang.identity.service.enterprise import can_act_for, enterprises_for
 from yiwang.identity.service.passwords import (
     check_password_policy,
     hash_password,
@@ -34,6 +35,7 @@ from yiwang.identity.service.tokens import digest, new_secret
 from yiwang.settings import get_settings
 
 BAD_CREDENTIALS = "用户名或密码错误"
+BAD_OTP = "动态验证码不正确或已过期"
 SESSION_TOUCH_EVERY = timedelta(minutes=5)
 PENDING_LOGIN_TTL = timedelta(minutes=5)
 MAX_OTP_ATTEMPTS = 5
@@ -62,7 +64,9 @@ def _anon(ip: str | None) -> Actor:
     return ANONYMOUS.with_request(ip)
 
 
-def _refuse(db: Database, ip: str | None, action: str, subject: str, reason: str, problem: Problem) -> Problem:
+def _refuse(
+    db: Database, ip: str | None, action: str, subject: str, reason: str, problem: Problem
+) -> Problem:
     audit.record_refusal(db, _anon(ip), action, subject=subject, purpose=reason, detail={"reason": reason})
     return problem
 
@@ -70,12 +74,13 @@ def _refuse(db: Database, ip: str | None, action: str, subject: str, reason: str
 def check_password(db: Database, username: str, password: str, ip: str | None) -> int:
     """First factor. Returns the account id, or raises after counting the failure (and locking the
     account after `login_max_failures` failures in a row)."""
-    settings = get_settings()
     username = (username or "").strip()
+    if len(username) == 18 and username[:17].isdigit():
+        username = username.upper()  # citizen IDs are usernames; "x" and "X" are the same check digit
     if not username or not password:
         raise Invalid(
             detail="请输入用户名和密码",
-            errors=[e for e in _blank_errors(username, password)],
+            errors=_blank_errors(username, password),
         )
     now = clock.now()
     with db.session() as s:
@@ -90,18 +95,15 @@ def check_password(db: Database, username: str, password: str, ip: str | None) -
         elif account.locked_until is not None and account.locked_until > now:
             problem, reason = _locked(account), "locked"
         elif not verify_password(account.password_hash, password):
-            account.failed_logins += 1
-            reason = "bad-password"
-            if account.failed_logins >= settings.login_max_failures:
-                account.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-                account.failed_logins = 0
-                problem, reason = _locked(account), "locked-now"
-            else:
-                left = settings.login_max_failures - account.failed_logins
-                problem = Unauthenticated(detail=f"{BAD_CREDENTIALS}，再错 {left} 次账号将临时锁定")
+            problem = _count_failure(account, BAD_CREDENTIALS)
+            reason = "locked-now" if isinstance(problem, Locked) else "bad-password"
         else:
             problem, reason = None, ""
-            account.failed_logins = 0
+            # With a second factor owed, failures keep counting until the code is right too:
+            # otherwise each correct password would reset the count and the 6-digit code could be
+            # guessed without end.
+            if not account.totp_enabled:
+                account.failed_logins = 0
             if needs_rehash(account.password_hash):
                 account.password_hash = hash_password(password)
             account_id = account.id
@@ -110,9 +112,7 @@ def check_password(db: Database, username: str, password: str, ip: str | None) -
     return account_id
 
 
-def _blank_errors(username: str, password: str) -> list:
-    from yiwang.core.errors import FieldError
-
+def _blank_errors(username: str, password: str) -> list[FieldError]:
     errs = []
     if not username:
         errs.append(FieldError("username", "请输入用户名"))
@@ -121,25 +121,55 @@ def _blank_errors(username: str, password: str) -> list:
     return errs
 
 
+def _count_failure(account: Account, message: str) -> Problem:
+    """Count one failed factor; lock the account after `login_max_failures` in a row."""
+    settings = get_settings()
+    account.failed_logins += 1
+    if account.failed_logins >= settings.login_max_failures:
+        account.locked_until = clock.now() + timedelta(minutes=settings.login_lock_minutes)
+        account.failed_logins = 0
+        return _locked(account)
+    left = settings.login_max_failures - account.failed_logins
+    return Unauthenticated(
+        detail=f"{message}，再错 {left} 次账号将临时锁定", extra={"remaining_attempts": left}
+    )
+
+
 def _locked(account: Account) -> Locked:
     until = clock.to_local(account.locked_until) if account.locked_until else None
     when = until.strftime("%H:%M") if until else "稍后"
     return Locked(detail=f"密码错误次数过多，账号已临时锁定，请于 {when} 后再试或联系管理员")
 
 
+def _normalise_credit_code(on_behalf_of: str | None) -> str | None:
+    """The credit code to act for, checked for form before any password is tried."""
+    if on_behalf_of is None or not on_behalf_of.strip():
+        return None
+    return validate_credit_code(on_behalf_of, "on_behalf_of").value
+
+
 def _check_enterprise(db: Database, account_id: int, on_behalf_of: str | None, ip: str | None) -> None:
     if not on_behalf_of:
         return
     with db.session() as s:
-        allowed = can_act_for(s, get_account(s, account_id), on_behalf_of)
+        account = get_account(s, account_id)
+        allowed = can_act_for(s, account, on_behalf_of)
+        who = build_actor(s, account, ip=ip)
     if not allowed:
-        raise _refuse(
+        # The person proved who they are, so the refusal names them (not an anonymous caller).
+        audit.record_refusal(
             db,
-            ip,
+            who,
             "identity.act_for",
-            on_behalf_of,
-            "not-authorised",
-            Forbidden(detail="您不是该企业的法定代表人，也未获得该企业的有效授权"),
+            object_type="enterprise",
+            object_id=on_behalf_of,
+            subject=on_behalf_of,
+            purpose="not-authorised",
+            detail={"reason": "not-authorised"},
+        )
+        raise Forbidden(
+            detail="您不是该企业的法定代表人，也未获得该企业的有效授权",
+            errors=[FieldError("on_behalf_of", "您不是该企业的法定代表人，也未获得该企业的有效授权")],
         )
 
 
@@ -154,8 +184,9 @@ def begin_login(
     user_agent: str | None = None,
 ) -> LoginResult:
     """Page login, first step: a session if no second factor is set up, else a pending login."""
+    on_behalf_of = _normalise_credit_code(on_behalf_of)
     account_id = check_password(db, username, password, ip)
-    _check_enterprise(db, account_id, on_behalf_of or None, ip)
+    _check_enterprise(db, account_id, on_behalf_of, ip)
     with db.session() as s:
         account = get_account(s, account_id)
         if account.totp_enabled:
@@ -187,18 +218,22 @@ def complete_second_factor(
         if pending is None or pending.expires_at <= clock.now():
             raise Unauthenticated(detail="登录已超时，请重新输入用户名和密码")
         account = get_account(s, pending.account_id)
-        ok = _verify_totp(account, code)
-        if not ok:
-            pending.attempts += 1
-            if pending.attempts >= MAX_OTP_ATTEMPTS:
-                s.delete(pending)
-            username = account.username
-        else:
+        if account.locked_until is not None and account.locked_until > clock.now():
+            s.delete(pending)
+            problem: Problem = _locked(account)
+        elif not account.is_active:
+            s.delete(pending)
+            problem = Unauthenticated(detail="该账号已停用，请联系管理员")
+        elif _verify_totp(account, code):
             s.delete(pending)
             return _open_session(s, account, pending.on_behalf_of, "pwd+otp", ip, user_agent)
-    raise _refuse(
-        db, ip, "identity.login.otp", username, "bad-otp", Unauthenticated(detail="动态验证码不正确或已过期")
-    )
+        else:
+            pending.attempts += 1
+            problem = _count_failure(account, BAD_OTP)
+            if pending.attempts >= MAX_OTP_ATTEMPTS or isinstance(problem, Locked):
+                s.delete(pending)
+        username = account.username
+    raise _refuse(db, ip, "identity.login.otp", username, "bad-otp", problem)
 
 
 def _open_session(
@@ -221,6 +256,7 @@ def _open_session(
     )
     s.add(ws)
     account.last_login_at = now
+    account.failed_logins = 0
     s.flush()
     actor = build_actor(s, account, on_behalf_of=on_behalf_of, session_id=ws.id, ip=ip)
     audit.append(
@@ -251,8 +287,9 @@ def api_login(
     ip: str | None = None,
 ) -> LoginResult:
     """API login for first-party apps (mobile): a bearer token in one call, the code in `otp`."""
+    on_behalf_of = _normalise_credit_code(on_behalf_of)
     account_id = check_password(db, username, password, ip)
-    _check_enterprise(db, account_id, on_behalf_of or None, ip)
+    _check_enterprise(db, account_id, on_behalf_of, ip)
     settings = get_settings()
     with db.session() as s:
         account = get_account(s, account_id)
@@ -262,6 +299,7 @@ def api_login(
                 raise OtpRequired(detail="该账号已开启双因素认证，请同时提交 otp 动态验证码")
             if not _verify_totp(account, otp):
                 name = account.username
+                problem = _count_failure(account, BAD_OTP)
                 ok = False
             else:
                 ok = True
@@ -279,6 +317,7 @@ def api_login(
                 kind="api",
             )
             account.last_login_at = clock.now()
+            account.failed_logins = 0
             actor = build_actor(s, account, on_behalf_of=on_behalf_of or None, ip=ip)
             audit.append(
                 s,
@@ -294,12 +333,25 @@ def api_login(
                 access_token=token,
                 expires_in=settings.access_token_minutes * 60,
             )
-    raise _refuse(
-        db, ip, "identity.login.otp", name, "bad-otp", Unauthenticated(detail="动态验证码不正确或已过期")
-    )
+    raise _refuse(db, ip, "identity.login.otp", name, "bad-otp", problem)
 
 
-def logout(session: Session, actor: Actor) -> None:
+def logout(session: Session, actor: Actor, *, token: str | None = None) -> None:
+    """End the actor's browser session, and the bearer `token` they presented (API logout).
+
+    A token belonging to someone else is left alone: logging out cannot revoke another person's token."""
+    if token:
+        row = session.get(AccessToken, digest(token))
+        if (
+            row is not None
+            and row.revoked_at is None
+            and row.account_id is not None
+            and row.account_id == actor.account_id
+        ):
+            row.revoked_at = clock.now()
+            audit.append(
+                session, actor, "identity.logout", object_type="token", object_id=row.token_hash[:16]
+            )
     if actor.session_id:
         ws = session.get(WebSession, actor.session_id)
         if ws is not None and ws.revoked_at is None:
@@ -322,6 +374,14 @@ def resolve_web_session(session: Session, token: str) -> WebSession | None:
     return ws
 
 
+def end_web_session(session: Session, token: str, ip: str | None = None) -> None:
+    """End the browser session behind a cookie value (a new login in the same browser replaces it)."""
+    ws = resolve_web_session(session, token)
+    account = session.get(Account, ws.account_id) if ws is not None else None
+    if ws is not None and account is not None:
+        logout(session, build_actor(session, account, on_behalf_of=ws.on_behalf_of, session_id=ws.id, ip=ip))
+
+
 def list_sessions(session: Session, actor: Actor) -> list[WebSession]:
     require_authenticated(actor)
     now = clock.now()
@@ -341,11 +401,12 @@ def list_sessions(session: Session, actor: Actor) -> list[WebSession]:
 def revoke_session(session: Session, actor: Actor, session_id_prefix: str) -> None:
     """End one of the actor's own sessions (ids are shown as 16-character prefixes)."""
     require_authenticated(actor)
-    if len(session_id_prefix) < 16:
+    if len(session_id_prefix) < 16 or not all(c in "0123456789abcdef" for c in session_id_prefix):
         raise NotFound(detail="会话不存在")
     ws = session.scalars(
         select(WebSession).where(
-            WebSession.id.startswith(session_id_prefix), WebSession.account_id == actor.account_id
+            WebSession.id.startswith(session_id_prefix, autoescape=True),
+            WebSession.account_id == actor.account_id,
         )
     ).first()
     if ws is None:
@@ -387,7 +448,9 @@ def issue_token(
     return token
 
 
-def find_token(session: Session, token: str, kinds: tuple[str, ...] = ("access", "api")) -> AccessToken | None:
+def find_token(
+    session: Session, token: str, kinds: tuple[str, ...] = ("access", "api")
+) -> AccessToken | None:
     row = session.get(AccessToken, digest(token)) if token else None
     if row is None or row.kind not in kinds or row.revoked_at is not None or row.expires_at <= clock.now():
         return None
@@ -400,6 +463,10 @@ def actor_for_token(session: Session, row: AccessToken, ip: str | None = None) -
         account = get_account(session, row.account_id)
         if not account.is_active:
             raise Unauthenticated(detail="该账号已停用")
+        if row.on_behalf_of and not can_act_for(session, account, row.on_behalf_of):
+            # The authorisation ended (revoked, expired, or the person is no longer the legal
+            # representative): the token stops working rather than quietly acting for the person.
+            raise Unauthenticated(detail="代理企业的授权已失效，请重新登录")
         return build_actor(
             session,
             account,
@@ -446,9 +513,43 @@ def resolve_actor(request: Request, session: Session) -> Actor:
     account = session.get(Account, ws.account_id)
     if account is None or not account.is_active:
         return _anon(ip)
+    enterprise_name = ""
+    if ws.on_behalf_of:
+        link = next((e for e in enterprises_for(session, account) if e.credit_code == ws.on_behalf_of), None)
+        if link is None:
+            # The authorisation ended while the session was open: back to acting for oneself.
+            ws.on_behalf_of = None
+        else:
+            enterprise_name = link.name
     request.state.web_session = ws
     request.state.csrf_token = ws.csrf_token
-    return build_actor(session, account, on_behalf_of=ws.on_behalf_of, session_id=ws.id, ip=ip)
+    actor = build_actor(session, account, on_behalf_of=ws.on_behalf_of, session_id=ws.id, ip=ip)
+    request.state.page_user = PageUser(
+        name=actor.name,
+        kind_label=_kind_label(actor, enterprise_name),
+        kind=actor.kind.value,
+        on_behalf_of=actor.on_behalf_of,
+        enterprise_name=enterprise_name,
+    )
+    return actor
+
+
+@dataclass(frozen=True)
+class PageUser:
+    """Who is signed in, for the page header (`web.page_context` reads `request.state.page_user`)."""
+
+    name: str
+    kind_label: str
+    kind: str
+    on_behalf_of: str | None = None
+    enterprise_name: str = ""
+    is_authenticated: bool = True
+
+
+def _kind_label(actor: Actor, enterprise_name: str = "") -> str:
+    if actor.kind is ActorKind.ENTERPRISE:
+        return f"代表 {enterprise_name or actor.on_behalf_of}"
+    return {ActorKind.STAFF: "工作人员", ActorKind.CITIZEN: "个人"}.get(actor.kind, "")
 
 
 def switch_enterprise(session: Session, actor: Actor, credit_code: str | None) -> None:
@@ -512,9 +613,25 @@ def begin_totp(session: Session, actor: Actor) -> TotpEnrolment:
         get_settings().resolved_master_key(), secret.encode(), _totp_context(account.id)
     )
     account.totp_last_step = None
+    return _enrolment(account, secret)
+
+
+def current_totp_enrolment(session: Session, actor: Actor) -> TotpEnrolment | None:
+    """The enrolment begun by `begin_totp` and not yet confirmed (to show its QR code again), or None."""
+    require_authenticated(actor)
+    account = get_account(session, actor.account_id or 0)
+    if account.totp_enabled or not account.totp_secret_sealed:
+        return None
+    secret = open_secret(
+        get_settings().resolved_master_key(), account.totp_secret_sealed, _totp_context(account.id)
+    ).decode()
+    return _enrolment(account, secret)
+
+
+def _enrolment(account: Account, secret: str) -> TotpEnrolment:
     uri = pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name="一网")
     buf = io.BytesIO()
-    segno.make(uri, error="m").save(buf, kind="svg", scale=4, title="双因素认证二维码")
+    segno.make(uri, error="m").save(buf, kind="svg", scale=5, xmldecl=False, title="双因素认证二维码")
     return TotpEnrolment(secret=secret, uri=uri, qr_svg=buf.getvalue().decode())
 
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from yiwang import registry
 from yiwang.core import audit, clock
-from yiwang.core.errors import Forbidden, Invalid, NotFound
-from yiwang.core.ids import validate_citizen_id, validate_credit_code
+from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from yiwang.core.ids import mask_citizen_id, validate_citizen_id, validate_credit_code
 from yiwang.core.security import Actor, require_authenticated
 from yiwang.identity.models import Account, EnterpriseAgent
 
@@ -87,6 +87,21 @@ def authorise_agent(
     # Same answer for "no account" and "name differs": the form must not reveal who is registered.
     if agent is None or agent.display_name != agent_name.strip():
         raise Invalid.on("agent_citizen_id", "找不到与该姓名和身份证号码相符的已注册个人用户")
+    if agent.citizen_id == actor.subject_id:
+        raise Invalid.on("agent_citizen_id", "法定代表人本人无需授权")
+    active = session.scalars(
+        select(EnterpriseAgent.id).where(
+            EnterpriseAgent.credit_code == code,
+            EnterpriseAgent.agent_account_id == agent.id,
+            EnterpriseAgent.revoked_at.is_(None),
+            EnterpriseAgent.valid_until > now,
+        )
+    ).first()
+    if active is not None:
+        raise Conflict(
+            detail="该人员已有本企业的有效授权；如需修改期限，请先撤销原授权",
+            errors=[FieldError("agent_citizen_id", "该人员已有本企业的有效授权")],
+        )
     grant = EnterpriseAgent(
         credit_code=code,
         agent_account_id=agent.id,
@@ -109,9 +124,13 @@ def authorise_agent(
     return grant
 
 
-def revoke_agent(session: Session, actor: Actor, grant_id: int) -> None:
+def revoke_agent(session: Session, actor: Actor, grant_id: int, *, credit_code: str | None = None) -> None:
+    """End an authorisation. `credit_code`, when given (the API path names it), must be the grant's."""
+    if credit_code is not None:
+        # Who asks is checked before whether the grant exists, so grant ids cannot be probed.
+        _require_legal_rep(session, actor, credit_code)
     grant = session.get(EnterpriseAgent, grant_id)
-    if grant is None:
+    if grant is None or (credit_code is not None and grant.credit_code != credit_code):
         raise NotFound(detail="授权记录不存在")
     _require_legal_rep(session, actor, grant.credit_code)
     if grant.revoked_at is None:
@@ -136,3 +155,57 @@ def agents_of(session: Session, actor: Actor, credit_code: str) -> list[Enterpri
             .order_by(EnterpriseAgent.id.desc())
         )
     )
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """An authorisation as its enterprise's legal representative sees it (agent's ID masked)."""
+
+    id: int
+    credit_code: str
+    agent_name: str
+    agent_citizen_id_masked: str
+    scope: str
+    valid_from: datetime
+    valid_until: datetime
+    revoked_at: datetime | None
+    status: str  # active / expired / revoked
+
+    @property
+    def status_label(self) -> str:
+        return {"active": "有效", "expired": "已过期", "revoked": "已撤销"}[self.status]
+
+
+def agent_views(session: Session, actor: Actor, credit_code: str) -> list[AgentView]:
+    """Every authorisation the enterprise has given, newest first (legal representative only)."""
+    rows = agents_of(session, actor, credit_code)
+    ids = {r.agent_account_id for r in rows}
+    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
+    now = clock.now()
+    out = []
+    for r in rows:
+        agent = accounts.get(r.agent_account_id)
+        status = "revoked" if r.revoked_at else ("expired" if r.valid_until <= now else "active")
+        out.append(
+            AgentView(
+                id=r.id,
+                credit_code=r.credit_code,
+                agent_name=agent.display_name if agent else "",
+                agent_citizen_id_masked=mask_citizen_id(agent.citizen_id or "") if agent else "",
+                scope=r.scope,
+                valid_from=r.valid_from,
+                valid_until=r.valid_until,
+                revoked_at=r.revoked_at,
+                status=status,
+            )
+        )
+    return out
+
+
+def my_enterprises(session: Session, actor: Actor) -> list[EnterpriseLink]:
+    """The enterprises the signed-in person may act for now (as legal representative or agent)."""
+    require_authenticated(actor)
+    if actor.account_id is None:
+        return []
+    account = session.get(Account, actor.account_id)
+    return enterprises_for(session, account) if account is not None else []
