@@ -39,6 +39,14 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"数据库已迁移到 {revision}")
 
 
+@db_app.command("revision")
+def db_revision(message: str = typer.Option(..., "-m", "--message", help="迁移说明")) -> None:
+    """Autogenerate a migration from the models (developers)."""
+    from alembic import command
+
+    command.revision(_alembic_config(), message=message, autogenerate=True)
+
+
 @db_app.command("current")
 def db_current() -> None:
     from alembic import command
@@ -69,7 +77,15 @@ def demo(
     build_only: bool = typer.Option(False, "--build-only", help="只生成城市，不启动服务"),
 ) -> None:
     """Build the demo city if the database is empty, print the demo accounts, and serve it."""
+    import os
+
     import uvicorn
+
+    # The OIDC issuer must be the address the demo is actually served on, unless set explicitly.
+    if "YIWANG_BASE_URL" not in os.environ:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        os.environ["YIWANG_BASE_URL"] = f"http://{shown}:{port}"
+        get_settings.cache_clear()
 
     from yiwang.core.db import Database
     from yiwang.demo import ensure_demo_city, print_demo_accounts

@@ -117,7 +117,9 @@ def sign_in(client: TestClient, city, key: str = "citizen", next_url: str = "/")
     )
     page = client.get("/login", params={"as": login_as, "next": next_url})
     assert page.status_code == 200, page.text
-    csrf = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
+    # The login form's own token: a signed-in page also has the logout form's (session) token.
+    login_form = page.text[page.text.index('id="login-form"') :] if 'id="login-form"' in page.text else page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]*)"', login_form)
     assert csrf is not None
     form = {
         "csrf_token": csrf.group(1),
@@ -658,11 +660,6 @@ def test_prompt_login_forces_a_new_login(client, city, rp):
     assert done.status_code == 302 and "code" in query(done.headers["location"])
 
 
-@pytest.mark.xfail(
-    reason="login page: when signed in it renders the session's CSRF token, but POST /login checks only "
-    "the anonymous double-submit token, so a signed-in browser cannot log in again (prompt=login)",
-    strict=False,
-)
 def test_relogin_while_signed_in(client, city, rp):
     sign_in(client, city)
     r = authorize(client, rp, prompt="login")
@@ -953,6 +950,22 @@ def test_logout_with_a_registered_address_ends_the_session_and_its_tokens(client
     assert r.status_code == 400
     # Signed out: the next authorization goes to the login page.
     assert urlsplit(authorize(client, rp).headers["location"]).path == "/login"
+
+
+def test_platform_logout_also_ends_the_tokens_issued_from_that_session(client, db, city, rp):
+    body = tokens(client, city, rp)
+    home = client.get("/")
+    csrf = re.search(r'action="/logout".*?name="csrf_token" value="([^"]*)"', home.text, re.S)
+    assert csrf is not None
+    r = client.post("/logout", data={"csrf_token": csrf.group(1)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get("/oidc/userinfo", headers=bearer(body["access_token"])).status_code == 401
+    r = client.post(
+        "/oidc/token",
+        data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+        headers=basic(rp.client_id, rp.secret),
+    )
+    assert r.status_code == 400
 
 
 def test_logout_to_an_unregistered_address_is_refused(client, db, city, rp):

@@ -3,6 +3,8 @@
 Public face: other modules use only what is imported here.
 """
 
+# Page helpers every module's pages need: CSRF protection on POST forms.
+from yiwang.identity.pages import csrf_token, require_csrf, set_csrf_cookie  # noqa: E402
 from yiwang.identity.service.accounts import (
     build_actor,
     create_staff_account,
@@ -22,13 +24,22 @@ from yiwang.identity.service.auth import (
     resolve_actor,
 )
 from yiwang.identity.service.enterprise import authorise_agent, can_act_for, enterprises_for
+from yiwang.identity.service.oidc import (
+    deactivate_client,
+    get_client,
+    list_clients,
+    register_client,
+    rotate_client_secret,
+)
 from yiwang.identity.service.org import add_org_unit, find_org_unit_by_code, get_org_unit, subtree_ids
 from yiwang.identity.service.roles import BUILTIN_ROLES, ensure_builtin_roles, role_name
 
-# Page helpers every module's pages need: CSRF protection on POST forms.
-from yiwang.identity.pages import csrf_token, require_csrf, set_csrf_cookie  # noqa: E402
-
 __all__ = [
+    "deactivate_client",
+    "get_client",
+    "list_clients",
+    "register_client",
+    "rotate_client_secret",
     "BUILTIN_ROLES",
     "LoginResult",
     "add_org_unit",

@@ -355,8 +355,20 @@ def logout(session: Session, actor: Actor, *, token: str | None = None) -> None:
     if actor.session_id:
         ws = session.get(WebSession, actor.session_id)
         if ws is not None and ws.revoked_at is None:
-            ws.revoked_at = clock.now()
+            _end_session(session, ws)
             audit.append(session, actor, "identity.logout", object_type="session", object_id=ws.id[:16])
+
+
+def _end_session(session: Session, ws: WebSession) -> None:
+    """Revoke a browser session and every token issued from it (SSO logins of other systems), so
+    signing out of the platform signs the person out of the tokens it handed to relying parties."""
+    now = clock.now()
+    ws.revoked_at = now
+    session.execute(
+        update(AccessToken)
+        .where(AccessToken.session_id == ws.id, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 # ---- sessions and tokens -------------------------------------------------------------------------
@@ -412,7 +424,7 @@ def revoke_session(session: Session, actor: Actor, session_id_prefix: str) -> No
     if ws is None:
         raise NotFound(detail="会话不存在")
     if ws.revoked_at is None:
-        ws.revoked_at = clock.now()
+        _end_session(session, ws)
         audit.append(session, actor, "identity.session.revoke", object_type="session", object_id=ws.id[:16])
 
 
