@@ -118,7 +118,9 @@ def sign_in(client: TestClient, city, key: str = "citizen", next_url: str = "/")
     page = client.get("/login", params={"as": login_as, "next": next_url})
     assert page.status_code == 200, page.text
     # The login form's own token: a signed-in page also has the logout form's (session) token.
-    login_form = page.text[page.text.index('id="login-form"') :] if 'id="login-form"' in page.text else page.text
+    login_form = (
+        page.text[page.text.index('id="login-form"') :] if 'id="login-form"' in page.text else page.text
+    )
     csrf = re.search(r'name="csrf_token" value="([^"]*)"', login_form)
     assert csrf is not None
     form = {

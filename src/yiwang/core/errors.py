@@ -165,7 +165,10 @@ def from_validation_errors(raw: list[dict[str, Any]]) -> Invalid:
     """Turn pydantic/FastAPI validation errors into one Invalid problem with Chinese messages."""
     errors: list[FieldError] = []
     for err in raw:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form", "header")]
+        loc = [str(p) for p in err.get("loc", ())]
+        # Only the first part says where the value came from; a field may itself be named "form".
+        if loc and loc[0] in ("body", "query", "path", "form", "header", "cookie"):
+            loc = loc[1:]
         name = ".".join(loc) or "body"
         kind = str(err.get("type", ""))
         message = PYDANTIC_MESSAGES.get(kind)

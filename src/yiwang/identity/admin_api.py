@@ -1,6 +1,6 @@
 """REST API of the administrator's console (`/api/v1/admin`): organisation tree, accounts, roles, clients.
 
-Parse, call `service/admin.py` (or the OIDC client service) with the Actor, return. A `Forbidden`
+Parse, call `service/admin/` (or the OIDC client service) with the Actor, return. A `Forbidden`
 raised anywhere beneath a route is recorded in the audit chain (`result="refused"`) by the app's problem
 handler, after the request's transaction has rolled back, under the action named by `@audit_action`.
 """

@@ -1,6 +1,6 @@
 """Pages of the administrator's console under `/admin` (Jinja2; every form works without JavaScript).
 
-The same service calls as the REST API (`service/admin.py`, the OIDC client service), with the same
+The same service calls as the REST API (`service/admin/`, the OIDC client service), with the same
 route class, so a refused page action is recorded in the audit chain exactly like a refused API call.
 Every POST checks the CSRF token first. Anonymous visitors are sent to the login page (the app turns
 401 into a redirect); staff without an admin role get the 403 page.

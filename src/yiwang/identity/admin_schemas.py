@@ -1,6 +1,6 @@
 """Input and output models of the administrator's console (organisation, accounts, roles, clients).
 
-Read models are plain pydantic objects built by `service/admin.py`; the REST API returns them as they
+Read models are plain pydantic objects built by `service/admin/`; the REST API returns them as they
 are and the pages render them, so templates never see an ORM object.
 """
 

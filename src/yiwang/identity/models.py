@@ -143,7 +143,9 @@ class AccessToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="access")  # access / refresh / api
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("identity_account.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_account.id", ondelete="CASCADE"), index=True
+    )
     client_id: Mapped[str | None] = mapped_column(String(64), index=True)
     scope: Mapped[str] = mapped_column(String(500), default="")
     on_behalf_of: Mapped[str | None] = mapped_column(String(18))

@@ -1,4 +1,4 @@
-"""OpenID Connect provider endpoints (A2): a thin FastAPI layer over `service/oidc.py`.
+"""OpenID Connect provider endpoints (A2): a thin FastAPI layer over `service/oidc/`.
 
 Parse the request, call the service, shape the protocol response — nothing else. Protocol errors
 follow the RFCs (RFC 6749 §4.1.2.1 redirects and §5.2 JSON, RFC 6750 WWW-Authenticate); a client or

@@ -33,10 +33,17 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    # SQLite FTS5 virtual tables (and their shadow tables) are made by hand-written DDL in the
+    # migrations, not by the models; autogenerate must neither drop nor recreate them.
+    return not (type_ == "table" and name is not None and "_fts" in name)
+
+
 def _run(connection) -> None:  # noqa: ANN001
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

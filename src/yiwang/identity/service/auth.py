@@ -491,6 +491,11 @@ def actor_for_token(session: Session, row: AccessToken, ip: str | None = None) -
     client = session.scalars(select(OidcClient).where(OidcClient.client_id == row.client_id)).first()
     if client is None or not client.is_active:
         raise Unauthenticated(detail="接入系统已停用")
+    return client_actor(client, scopes, ip)
+
+
+def client_actor(client: OidcClient, scopes: frozenset[str], ip: str | None) -> Actor:
+    """The Actor for a government system acting as itself (a client-credentials token)."""
     return Actor(
         kind=ActorKind.SYSTEM,
         name=client.name,
