@@ -6,6 +6,7 @@ Public face: other modules use only what is imported here. For the exchange and 
 `mask_record`; the commands and reads below are the same functions the API and the pages call.
 """
 
+from yiwang.catalog.demo import seed_demo_catalog  # noqa: E402 - demo data, used by yiwang.demo
 from yiwang.catalog.events import (
     EntryMounted,
     EntryPublished,
@@ -61,6 +62,7 @@ from yiwang.catalog.service import (
 from yiwang.catalog.vocab import GRADES, MASKING_RULES, OPEN_TYPES, SHARING_TYPES, code_problem
 
 __all__ = [
+    "seed_demo_catalog",
     "GRADES",
     "MASKING_RULES",
     "OPEN_TYPES",

@@ -21,9 +21,10 @@ from sqlalchemy import Table, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from yiwang import identity, registry  # noqa: F401 - registry: its tables in Base.metadata
+from yiwang import catalog, identity, registry
 from yiwang.core.db import Base, Database
 from yiwang.core.errors import Conflict, Invalid
+from yiwang.core.security import PLATFORM
 from yiwang.demo.accounts import (
     ACCOUNT_KEYS,
     DEMO_REDIRECT_URI,
@@ -37,6 +38,7 @@ from yiwang.demo.info import DEMO_PASSWORD, DemoAccount, DemoCityInfo, DemoClien
 from yiwang.demo.models import DemoCity
 from yiwang.demo.orgs import build_org_tree
 from yiwang.demo.people import PERSON_COLUMNS, generate_people
+from yiwang.demo.registries import build_department_registries
 
 Progress = Callable[[str, int, int], None]
 
@@ -191,6 +193,7 @@ def build_city(
         client = create_client(session, tree=tree, seed=seed)
         if progress:
             progress("accounts", len(accounts), len(ACCOUNT_KEYS))
+        build_data_backbone(session, tree.departments, seed=seed, progress=progress)
         seconds = round(time.perf_counter() - started, 3)
         info = DemoCityInfo(
             seed=seed,
@@ -215,6 +218,20 @@ def build_city(
         )
     _after_bulk_load(database)
     return info
+
+
+def build_data_backbone(
+    session: Session, departments: dict[str, int], *, seed: int, progress: Progress | None = None
+) -> None:
+    """The department registries (户籍, 婚姻, 社保, 不动产 …) of the city's people and enterprises, and
+    the resource catalog that describes and mounts them."""
+    rows = build_department_registries(session, rng_seed=seed)
+    if progress:
+        progress("registries", sum(rows.values()), sum(rows.values()))
+    keys = [spec.key for spec in registry.resources()]
+    entries = catalog.seed_demo_catalog(session, PLATFORM, departments, keys)
+    if progress:
+        progress("catalog", entries, entries)
 
 
 # SQLite page cache while the registries load: the random-order index inserts (citizen ID, name) of a
