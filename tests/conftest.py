@@ -109,6 +109,8 @@ def session(db: Database) -> Iterator[Session]:
 
 # A fixed master key so tests never write a key file; production reads YIWANG_MASTER_KEY or its file.
 os.environ.setdefault("YIWANG_MASTER_KEY", "00112233445566778899aabbccddeeff")
+# Scheduled jobs would write from their own thread and connection; tests run jobs explicitly.
+os.environ.setdefault("YIWANG_JOBS_ENABLED", "false")
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,7 +23,7 @@ from yiwang.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 # Modules in DESIGN §3 order; each may provide `api.router` (REST) and `pages.router` (HTML).
-MODULES = ("identity", "registry", "catalog", "web")
+MODULES = ("exchange", "identity", "registry", "catalog", "governance", "web")
 SUBMODULES = ("api", "oidc", "pages", "admin_pages", "admin_api")
 
 API_PREFIXES = ("/api/", "/oidc/", "/.well-known/")
@@ -101,7 +103,23 @@ def record_problem_refusal(db: Database, problem: Problem) -> None:
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if settings.jobs_enabled:
+            from yiwang.core import jobs
+
+            scheduler = jobs.start(
+                app.state.db,
+                [jobs.Job("audit.anchor", jobs.anchor_audit_chains, settings.audit_anchor_seconds)],
+            )
+        yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="一网 Yiwang API",
         version=__version__,
         description="一网：城市数字政府平台的开放接口。错误一律以 RFC 9457 problem+json 返回。",

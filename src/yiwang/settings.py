@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     audit_chains: int = Field(default=8, ge=1, le=1024)
+    # In-process scheduled jobs (audit anchoring, …). Off in tests; with several workers each runs
+    # them, which is safe because every job is idempotent.
+    jobs_enabled: bool = True
+    audit_anchor_seconds: int = Field(default=60, ge=5)
     secure_cookies: bool = False
 
     def resolved_master_key(self) -> bytes:

@@ -34,11 +34,17 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_anchor_chain", ["chain_id", "chain_seq"], unique=False)
 
     op.create_table(
+        "audit_chain_mark",
+        sa.Column("chain_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("anchored_seq", sa.BigInteger(), nullable=False),
+        sa.Column("indexed_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("chain_id", name=op.f("pk_audit_chain_mark")),
+    )
+    op.create_table(
         "audit_head",
         sa.Column("chain_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.Column("anchored_seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", name=op.f("pk_audit_head")),
     )
     op.create_table(
@@ -61,22 +67,19 @@ def upgrade() -> None:
         sa.Column("object_type", sa.Text(), nullable=False),
         sa.Column("object_id", sa.Text(), nullable=False),
         sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("subject_key", sa.Integer(), nullable=False),
         sa.Column("purpose", sa.Text(), nullable=False),
         sa.Column("result", sa.String(length=16), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_record")),
         sa.UniqueConstraint("chain_id", "seq", name="uq_audit_record_chain_seq"),
     )
-    with op.batch_alter_table("audit_record", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_audit_record_subject_key",
-            ["subject_key"],
-            unique=False,
-            sqlite_where=sa.text("subject <> ''"),
-            postgresql_where=sa.text("subject <> ''"),
-        )
-
+    op.create_table(
+        "audit_subject",
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("subject", "record_id", name="pk_audit_subject"),
+        sqlite_with_rowid=False,
+    )
     op.create_table(
         "demo_city",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -138,15 +141,27 @@ def upgrade() -> None:
     op.create_table(
         "registry_legal_person",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("credit_code", sa.String(length=18), nullable=False),
+        sa.Column(
+            "credit_code",
+            sa.String(length=18).with_variant(sa.String(length=18, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("org_form", sa.String(length=32), nullable=False),
-        sa.Column("legal_rep_citizen_id", sa.String(length=18), nullable=False),
+        sa.Column(
+            "legal_rep_citizen_id",
+            sa.String(length=18).with_variant(sa.String(length=18, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("legal_rep_name", sa.String(length=64), nullable=False),
         sa.Column("registered_capital_fen", sa.BigInteger(), nullable=False),
         sa.Column("established_on", sa.Date(), nullable=False),
-        sa.Column("area_code", sa.String(length=6), nullable=False),
+        sa.Column(
+            "area_code",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("address", sa.String(length=200), nullable=False),
         sa.Column("industry_code", sa.String(length=8), nullable=False),
         sa.Column("industry_name", sa.String(length=64), nullable=False),
@@ -169,15 +184,31 @@ def upgrade() -> None:
     op.create_table(
         "registry_person",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("citizen_id", sa.String(length=18), nullable=False),
+        sa.Column(
+            "citizen_id",
+            sa.String(length=18).with_variant(sa.String(length=18, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("gender", sa.String(length=2), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=False),
         sa.Column("ethnicity", sa.String(length=16), nullable=False),
-        sa.Column("area_code", sa.String(length=6), nullable=False),
-        sa.Column("community_code", sa.String(length=12), nullable=True),
+        sa.Column(
+            "area_code",
+            sa.String(length=6).with_variant(sa.String(length=6, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "community_code",
+            sa.String(length=12).with_variant(sa.String(length=12, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("address", sa.String(length=200), nullable=False),
-        sa.Column("household_no", sa.String(length=20), nullable=False),
+        sa.Column(
+            "household_no",
+            sa.String(length=20).with_variant(sa.String(length=20, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("relation", sa.String(length=8), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("status", sa.String(length=8), nullable=False),
@@ -466,15 +497,10 @@ def downgrade() -> None:
 
     op.drop_table("identity_org_unit")
     op.drop_table("demo_city")
-    with op.batch_alter_table("audit_record", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_audit_record_subject_key",
-            sqlite_where=sa.text("subject <> ''"),
-            postgresql_where=sa.text("subject <> ''"),
-        )
-
+    op.drop_table("audit_subject")
     op.drop_table("audit_record")
     op.drop_table("audit_head")
+    op.drop_table("audit_chain_mark")
     with op.batch_alter_table("audit_anchor", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_anchor_chain")
 
