@@ -132,8 +132,12 @@ def build_city(
     enterprises: int = DEFAULT_ENTERPRISES,
     seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
+    backbone: bool = True,
 ) -> DemoCityInfo:
     """Build the city into an empty database; the same seed and sizes always give the same rows.
+
+    `backbone=False` leaves out the department registries and the resource catalog (the test city:
+    each module's tests make the rows they are about).
 
     Refuses (Conflict) when the database already holds organisation units, people, legal persons or
     a demo city."""
@@ -193,7 +197,8 @@ def build_city(
         client = create_client(session, tree=tree, seed=seed)
         if progress:
             progress("accounts", len(accounts), len(ACCOUNT_KEYS))
-        build_data_backbone(session, tree.departments, seed=seed, progress=progress)
+        if backbone:
+            build_data_backbone(session, tree.departments, seed=seed, progress=progress)
         seconds = round(time.perf_counter() - started, 3)
         info = DemoCityInfo(
             seed=seed,
@@ -345,8 +350,11 @@ def ensure_demo_city(
 def build_test_city(database: Database) -> DemoCityInfo:
     """The small city every test worker starts from: the whole organisation tree and every account,
     a few hundred people and a few dozen enterprises. Built once, then found again."""
-    return ensure_demo_city(
-        database, people=TEST_PEOPLE, enterprises=TEST_ENTERPRISES, seed=DEFAULT_SEED, progress=None
+    existing = load_city(database)
+    if existing is not None:
+        return existing
+    return build_city(
+        database, people=TEST_PEOPLE, enterprises=TEST_ENTERPRISES, seed=DEFAULT_SEED, backbone=False
     )
 
 
