@@ -30,6 +30,7 @@ test-sqlite: setup
 	@$(UV) run --frozen pytest -n 2 tests
 
 bench: setup
+	@bash scripts/install_bench_tools.sh
 	@for b in bench/bench_*.py; do echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
 
 clean:
