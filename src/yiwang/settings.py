@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     # them, which is safe because every job is idempotent.
     jobs_enabled: bool = True
     audit_anchor_seconds: int = Field(default=60, ge=5)
+    exchange_rollup_seconds: int = Field(default=300, ge=5)
     secure_cookies: bool = False
 
     def resolved_master_key(self) -> bytes:

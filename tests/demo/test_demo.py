@@ -296,8 +296,9 @@ def test_the_client_goes_through_register_client_when_identity_exports_it(new_da
     info = demo.build_city(database, people=300, enterprises=10, seed=11)
     with database.session() as s:
         clients = s.scalars(select(OidcClient)).all()
-    assert [c.client_id for c in clients] == ["demo-rp"]
-    assert clients[0].secret_hash == sm3_hex(info.client.client_secret.encode())
+    by_id = {c.client_id: c for c in clients}
+    assert sorted(by_id) == ["demo-minzheng-hydj", "demo-rp"]
+    assert by_id["demo-rp"].secret_hash == sm3_hex(info.client.client_secret.encode())
     assert info.client.client_secret == demo.load_city(database).client.client_secret
 
 

@@ -568,3 +568,11 @@ def test_error_page_renders_a_problem(client, city):
     r = client.get("/no-such-page")
     assert r.status_code == 404
     assert "<h1>找不到该对象</h1>" in r.text and "返回首页" in r.text
+
+
+def test_citizen_home_and_me_link_to_their_data_use_log(app, client, city):
+    signed_in(client, city.accounts["citizen"], as_="citizen")
+    for page in ("/", "/me"):
+        r = client.get(page)
+        assert 'href="/me/data-use"' in r.text
+        _assert_links_resolve(app, client, r.text)

@@ -8,19 +8,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from yiwang import identity
 from yiwang.core import audit, clock
 from yiwang.core.crypto import sm3, sm3_hex
-from yiwang.core.db import Base
 from yiwang.core.security import PLATFORM
 from yiwang.demo.info import DEMO_PASSWORD, DemoAccount, DemoClient
 from yiwang.demo.orgs import OrgTree
 from yiwang.demo.people import Candidate, PeopleResult
 
 DEMO_CLIENT_ID = "demo-rp"
+# 市民政局's marriage registration system, a second registered system that calls the exchange.
+MARRIAGE_CLIENT_ID = "demo-minzheng-hydj"
 DEMO_REDIRECT_URI = "http://127.0.0.1:9000/callback"
 DEMO_POST_LOGOUT_URI = "http://127.0.0.1:9000/"
 DEMO_GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials"]
@@ -54,11 +54,12 @@ STAFF: tuple[StaffSpec, ...] = (
 ACCOUNT_KEYS = ("citizen", "enterprise", "agent", *(s.key for s in STAFF))
 
 
-def client_secret_for(seed: int) -> str:
-    """The demo client's secret: derived from the seed, so every build with one seed prints the same.
+def client_secret_for(seed: int, client_id: str = DEMO_CLIENT_ID) -> str:
+    """A demo client's secret: derived from the seed, so every build with one seed prints the same.
 
     Anyone who knows the seed knows the secret — right for a demo, never for a real client."""
-    return base64.urlsafe_b64encode(sm3(f"yiwang-demo-client:{seed}".encode())).decode().rstrip("=")
+    tag = "" if client_id == DEMO_CLIENT_ID else f":{client_id}"
+    return base64.urlsafe_b64encode(sm3(f"yiwang-demo-client:{seed}{tag}".encode())).decode().rstrip("=")
 
 
 def _unit(tree: OrgTree, ref: str) -> int:
@@ -152,48 +153,41 @@ def create_client(session: Session, *, tree: OrgTree, seed: int) -> DemoClient:
         "is_confidential": True,
         "post_logout_redirect_uris": [DEMO_POST_LOGOUT_URI],
     }
-    register_client = getattr(identity, "register_client", None)
-    if register_client is not None:
-        client, _random_secret = register_client(session, PLATFORM, **shape)
-        # register_client draws a random ID and secret. The demo pins both so that one seed always
-        # prints the same credentials, and records the pinning on the audit chain next to the
-        # registration.
-        registered_as = client.client_id
-        client.client_id = DEMO_CLIENT_ID
-        client.secret_hash = client_secret_hash(secret)
-        session.flush()
-        audit.append(
-            session,
-            PLATFORM,
-            "demo.client.pin",
-            object_type="oidc_client",
-            object_id=DEMO_CLIENT_ID,
-            detail={"registered_as": registered_as, "secret": "derived from the demo seed"},
-        )
-    else:
-        # TODO(identity): remove this branch once `yiwang.identity` exports register_client
-        # (yiwang.identity.service.oidc.register_client); until then the row is written here, hashed
-        # the way register_client hashes (identity.service.tokens.digest = SM3 hex).
-        session.execute(
-            insert(Base.metadata.tables["identity_oidc_client"]).values(
-                client_id=DEMO_CLIENT_ID,
-                secret_hash=client_secret_hash(secret),
-                is_active=True,
-                created_at=clock.now(),
-                created_by=None,
-                extra={},
-                **shape,
-            )
-        )
-        audit.append(
-            session,
-            PLATFORM,
-            "identity.client.register",
-            object_type="oidc_client",
-            object_id=DEMO_CLIENT_ID,
-            detail=dict(shape),
-        )
+    register_pinned_client(session, shape, client_id=DEMO_CLIENT_ID, secret=secret)
     return DemoClient(client_id=DEMO_CLIENT_ID, client_secret=secret, redirect_uri=DEMO_REDIRECT_URI)
+
+
+def register_pinned_client(session: Session, shape: dict, *, client_id: str, secret: str) -> None:
+    """Register a client through identity, then pin its ID and secret so that one seed always prints
+    the same credentials; the pinning is recorded on the audit chain next to the registration."""
+    client, _random_secret = identity.register_client(session, PLATFORM, **shape)
+    registered_as = client.client_id
+    client.client_id = client_id
+    client.secret_hash = client_secret_hash(secret)
+    session.flush()
+    audit.append(
+        session,
+        PLATFORM,
+        "demo.client.pin",
+        object_type="oidc_client",
+        object_id=client_id,
+        detail={"registered_as": registered_as, "secret": "derived from the demo seed"},
+    )
+
+
+def create_marriage_client(session: Session, *, departments: dict[str, int], seed: int) -> str:
+    """市民政局婚姻登记系统: a system-to-system client (client credentials only) for the exchange demo."""
+    shape = {
+        "name": "市民政局婚姻登记系统",
+        "owner_unit_id": departments["minzheng"],
+        "redirect_uris": [],
+        "grant_types": ["client_credentials"],
+        "allowed_scopes": "exchange.call",
+        "is_confidential": True,
+    }
+    secret = client_secret_for(seed, MARRIAGE_CLIENT_ID)
+    register_pinned_client(session, shape, client_id=MARRIAGE_CLIENT_ID, secret=secret)
+    return MARRIAGE_CLIENT_ID
 
 
 def client_secret_hash(secret: str) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import Table, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from yiwang import catalog, identity, registry
+from yiwang import catalog, exchange, identity, registry
 from yiwang.core.db import Base, Database
 from yiwang.core.errors import Conflict, Invalid
 from yiwang.core.security import PLATFORM
@@ -32,6 +32,7 @@ from yiwang.demo.accounts import (
     client_secret_for,
     create_accounts,
     create_client,
+    create_marriage_client,
 )
 from yiwang.demo.enterprises import LEGAL_PERSON_COLUMNS, generate_enterprises
 from yiwang.demo.info import DEMO_PASSWORD, DemoAccount, DemoCityInfo, DemoClient
@@ -198,7 +199,15 @@ def build_city(
         if progress:
             progress("accounts", len(accounts), len(ACCOUNT_KEYS))
         if backbone:
-            build_data_backbone(session, tree.departments, seed=seed, progress=progress)
+            build_data_backbone(
+                session,
+                tree.departments,
+                seed=seed,
+                client_id=client.client_id,
+                citizen_id=accounts["citizen"].citizen_id,
+                credit_code=firms.demo_credit_code,
+                progress=progress,
+            )
         seconds = round(time.perf_counter() - started, 3)
         info = DemoCityInfo(
             seed=seed,
@@ -226,10 +235,18 @@ def build_city(
 
 
 def build_data_backbone(
-    session: Session, departments: dict[str, int], *, seed: int, progress: Progress | None = None
+    session: Session,
+    departments: dict[str, int],
+    *,
+    seed: int,
+    client_id: str,
+    citizen_id: str,
+    credit_code: str,
+    progress: Progress | None = None,
 ) -> None:
-    """The department registries (户籍, 婚姻, 社保, 不动产 …) of the city's people and enterprises, and
-    the resource catalog that describes and mounts them."""
+    """The department registries (户籍, 婚姻, 社保, 不动产 …) of the city's people and enterprises, the
+    resource catalog that describes and mounts them, and a month of sharing: grants (the sample
+    client may read 人口基本信息), open and refused requests, calls and the demo citizen's data-use log."""
     rows = build_department_registries(session, rng_seed=seed)
     if progress:
         progress("registries", sum(rows.values()), sum(rows.values()))
@@ -237,6 +254,18 @@ def build_data_backbone(
     entries = catalog.seed_demo_catalog(session, PLATFORM, departments, keys)
     if progress:
         progress("catalog", entries, entries)
+    shared = exchange.seed_demo_exchange(
+        session,
+        PLATFORM,
+        departments=departments,
+        marriage_client_id=create_marriage_client(session, departments=departments, seed=seed),
+        demo_client_id=client_id,
+        citizen_id=citizen_id,
+        credit_code=credit_code,
+        seed=seed,
+    )
+    if progress:
+        progress("exchange", shared.calls, shared.calls)
 
 
 # SQLite page cache while the registries load: the random-order index inserts (citizen ID, name) of a
@@ -472,6 +501,15 @@ def print_demo_accounts(info: DemoCityInfo, base_url: str, file: Any = None) -> 
         f"  Discovery     : {base}/.well-known/openid-configuration",
         "  授权码 + PKCE 流程 authorization code + PKCE",
         f"  作用域 Scopes  : {DEMO_SCOPES}",
+        "",
+        "共享数据接口 Shared-data API（该系统已获 人口基本信息 授权，用途“政务服务身份核验”）",
+        f"  curl -s -u {info.client.client_id}:{info.client.client_secret} "
+        f"-d grant_type=client_credentials {base}/oidc/token",
+        '  curl -s -H "Authorization: Bearer <access_token>" '
+        f'"{base}/api/v1/exchange/data/population?subject={info.accounts["citizen"].citizen_id}'
+        '&purpose=政务服务身份核验"',
+        "  然后以个人用户登录，在“我的数据使用记录”(/me/data-use) 看到这次查询 "
+        "(then sign in as the citizen: the call shows on /me/data-use)",
         "",
     ]
     print("\n".join(lines), file=out, flush=True)

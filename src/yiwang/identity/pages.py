@@ -159,6 +159,12 @@ WORKBENCHES: list[tuple[frozenset[str], str, str, str]] = [
     (frozenset({"platform_admin"}), "/catalog/review", "目录审核", "审核各部门提交的目录"),
     (
         frozenset({"data_officer", "platform_admin"}),
+        "/exchange",
+        "共享交换",
+        "共享申请审核、授权、调用统计和数据使用异议",
+    ),
+    (
+        frozenset({"data_officer", "platform_admin"}),
         "/governance",
         "数据治理",
         "装载数据、质量报告、一数一源冲突和分级",
@@ -190,6 +196,13 @@ def _route_exists(request: Request, path: str) -> bool:
         if match is Match.FULL:
             return True
     return False
+
+
+def _data_use_url(request: Request, actor: Actor) -> str | None:
+    """A person's (or their enterprise's) own data-use log, once the exchange serves it."""
+    if actor.kind not in (ActorKind.CITIZEN, ActorKind.ENTERPRISE):
+        return None
+    return "/me/data-use" if _route_exists(request, "/me/data-use") else None
 
 
 def workbenches_for(request: Request, actor: Actor) -> list[dict[str, str]]:
@@ -552,6 +565,7 @@ def home(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse
         enterprises=enterprises,
         workbenches=workbenches_for(request, actor) if actor.kind is ActorKind.STAFF else [],
         sessions_count=len(auth.list_sessions(session, actor)),
+        data_use_url=_data_use_url(request, actor),
     )
 
 
@@ -623,6 +637,7 @@ def me(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
         profile=profile,
         enterprises=enterprise.my_enterprises(session, actor),
         sessions=_sessions_view(session, actor),
+        data_use_url=_data_use_url(request, actor),
     )
 
 

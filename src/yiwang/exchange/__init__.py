@@ -1,0 +1,118 @@
+"""共享交换 (B5, B6, B8): sharing requests and grants, the shared-data API, the call log and its
+statistics, and "who used my data" with objections.
+
+Public face: other modules (and the demo build) use only what is imported here.
+
+* the pipeline: `serve(session, actor, CallRequest(...)) -> Outcome` (what `/api/v1/exchange/data/…`
+  runs; it commits itself);
+* requests and grants: `file_request`, `decide_request`, `withdraw_request`, `revoke_grant`,
+  `get_request`, `list_requests`, `get_grant`, `list_grants`;
+* data use: `my_data_use`, `data_use_call`, `platform_access`, `raise_objection`, `list_objections`,
+  `get_objection`, `answer_objection`;
+* statistics: `call_stats`, `call_log`, `stats_csv`, `roll_up_stats` (the job), `roll_up_now`;
+* settings: `read_settings`, `update_settings`; `clear_caches` (in-process catalog/settings caches);
+* the demo: `seed_demo_exchange` → `DemoExchange` (defined in `yiwang.exchange.demo`).
+"""
+
+from yiwang.exchange.demo import DemoExchange, seed_demo_exchange
+from yiwang.exchange.schemas import (
+    CallLogPage,
+    CallLogRow,
+    CallRead,
+    DataUsePage,
+    Decision,
+    GrantList,
+    GrantRead,
+    ObjectionAnswer,
+    ObjectionCreate,
+    ObjectionList,
+    ObjectionRead,
+    PlatformAccess,
+    RequestCreate,
+    RequestList,
+    RequestRead,
+    SettingsRead,
+    SettingsUpdate,
+    StatRow,
+    StatsRead,
+    TimelineEvent,
+)
+from yiwang.exchange.service import (
+    CallRequest,
+    Outcome,
+    answer_objection,
+    call_log,
+    call_stats,
+    clear_caches,
+    data_use_call,
+    decide_request,
+    file_request,
+    get_grant,
+    get_objection,
+    get_request,
+    list_grants,
+    list_objections,
+    list_requests,
+    my_data_use,
+    platform_access,
+    raise_objection,
+    read_settings,
+    revoke_grant,
+    roll_up_now,
+    roll_up_stats,
+    serve,
+    stats_csv,
+    update_settings,
+    withdraw_request,
+)
+
+__all__ = [
+    "CallLogPage",
+    "CallLogRow",
+    "CallRead",
+    "CallRequest",
+    "DataUsePage",
+    "DemoExchange",
+    "Decision",
+    "GrantList",
+    "GrantRead",
+    "ObjectionAnswer",
+    "ObjectionCreate",
+    "ObjectionList",
+    "ObjectionRead",
+    "Outcome",
+    "PlatformAccess",
+    "RequestCreate",
+    "RequestList",
+    "RequestRead",
+    "SettingsRead",
+    "SettingsUpdate",
+    "StatRow",
+    "StatsRead",
+    "TimelineEvent",
+    "answer_objection",
+    "call_log",
+    "call_stats",
+    "clear_caches",
+    "data_use_call",
+    "decide_request",
+    "file_request",
+    "get_grant",
+    "get_objection",
+    "get_request",
+    "list_grants",
+    "list_objections",
+    "list_requests",
+    "my_data_use",
+    "platform_access",
+    "raise_objection",
+    "read_settings",
+    "revoke_grant",
+    "roll_up_now",
+    "roll_up_stats",
+    "seed_demo_exchange",
+    "serve",
+    "stats_csv",
+    "update_settings",
+    "withdraw_request",
+]
