@@ -34,9 +34,7 @@ def test_migrations_match_models(tmp_path):
         command.upgrade(_config(url), "head")
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_name": _skip_fts}
-            )
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _skip_fts})
             diff = compare_metadata(ctx, Base.metadata)
         engine.dispose()
         assert diff == [], f"models and migrations differ; run `yiwang db revision`: {diff}"

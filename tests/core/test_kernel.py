@@ -59,9 +59,8 @@ def test_clock_freezes_and_ticks():
         frozen.tick(timedelta(hours=1))
         assert clock.now() == at + timedelta(hours=1)
     assert clock.now() != at + timedelta(hours=1)
-    with pytest.raises(ValueError):
-        with clock.freeze(datetime(2026, 1, 1)):
-            pass
+    with pytest.raises(ValueError), clock.freeze(datetime(2026, 1, 1)):
+        pass
 
 
 def test_problem_shape():
