@@ -505,9 +505,9 @@ def print_demo_accounts(info: DemoCityInfo, base_url: str, file: Any = None) -> 
         "共享数据接口 Shared-data API（该系统已获 人口基本信息 授权，用途“政务服务身份核验”）",
         f"  curl -s -u {info.client.client_id}:{info.client.client_secret} "
         f"-d grant_type=client_credentials {base}/oidc/token",
-        '  curl -s -H "Authorization: Bearer <access_token>" '
-        f'"{base}/api/v1/exchange/data/population?subject={info.accounts["citizen"].citizen_id}'
-        '&purpose=政务服务身份核验"',
+        '  curl -s -G -H "Authorization: Bearer <access_token>" '
+        f"--data-urlencode subject={info.accounts['citizen'].citizen_id} "
+        f"--data-urlencode purpose=政务服务身份核验 {base}/api/v1/exchange/data/population",
         "  然后以个人用户登录，在“我的数据使用记录”(/me/data-use) 看到这次查询 "
         "(then sign in as the citizen: the call shows on /me/data-use)",
         "",
