@@ -36,9 +36,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,12 +48,20 @@ from urllib.parse import quote
 MASTER_KEY = "00112233445566778899aabbccddeeff"
 os.environ.setdefault("YIWANG_MASTER_KEY", MASTER_KEY)
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+import _http  # noqa: E402
+from _http import (  # noqa: E402
+    HOST,
+    WRK_DONE,
+    free_port,
+    postgres_available,
+    run_load_process,
+    scratch_postgres,
+    server,
+)
 from yiwang.core.db import Base, Database, load_all_models, make_engine  # noqa: E402
 
-HOST = "127.0.0.1"
 PG_NAME = "yiwang_bench_exchange"
 PURPOSE = "婚姻登记办理"
 FIELDS = "citizen_id,name,gender,birth_date,address,status"
@@ -72,28 +77,8 @@ def sqlite_url(tmp: Path) -> Iterator[str]:
 
 @contextmanager
 def postgres_url(base: str) -> Iterator[str]:
-    parsed = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_NAME}"'))
-    try:
-        yield parsed.set(database=PG_NAME).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def postgres_available(base: str) -> bool:
-    try:
-        engine = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "no server here"
-        return False
+    with scratch_postgres(base, PG_NAME) as url:
+        yield url
 
 
 # ---- the city, the grant -------------------------------------------------------------------------
@@ -163,60 +148,7 @@ def prepare(url: str, token_cache: bool = True) -> dict[str, object]:
     }
 
 
-# ---- the server ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def taskset(cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
-
-
-@contextmanager
-def server(url: str, port: int) -> Iterator[None]:
-    env = {**os.environ, "YIWANG_DATABASE_URL": url, "YIWANG_MASTER_KEY": MASTER_KEY}
-    cmd = [
-        *taskset(0),
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "yiwang.app:create_app",
-        "--factory",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection(HOST, port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("uvicorn did not start")
-        yield
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+# ---- the token, the query --------------------------------------------------------------------------
 
 
 def client_token(port: int, basic: str) -> str:
@@ -239,15 +171,6 @@ def query_path(subject: str) -> str:
 
 
 # ---- load: wrk, or a Python fallback -------------------------------------------------------------
-
-WRK_DONE = """
-function done(summary, latency, requests)
-  local s = summary.errors
-  io.write(string.format('{"requests": %d, "micros": %d, "non2xx": %d, "errors": %d, '
-    .. '"p50": %d, "p99": %d}\\n', summary.requests, summary.duration, s.status,
-    s.connect + s.read + s.write + s.timeout, latency:percentile(50), latency:percentile(99)))
-end
-"""
 
 
 def wrk_script(kind: str, token: str, subjects: list[str]) -> str:
@@ -283,25 +206,7 @@ def run_wrk(
 ) -> dict:
     script = tmp / f"{kind}.lua"
     script.write_text(wrk_script(kind, token, subjects))
-    threads = max(1, min(connections, 4))
-    cmd = [
-        *taskset(1),
-        "wrk",
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
-        f"http://{HOST}:{port}/",
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    line = next(x for x in reversed(out.splitlines()) if x.startswith("{"))
-    got = json.loads(line)
-    got["rps"] = got["requests"] / (got["micros"] / 1e6)
-    got["p50_ms"], got["p99_ms"] = got["p50"] / 1000, got["p99"] / 1000
-    return got
+    return _http.run_wrk(script, port, seconds, max(1, min(connections, 4)), connections)
 
 
 def run_python(
@@ -365,19 +270,15 @@ def python_load_main() -> None:
 def run_python_process(
     kind: str, port: int, token: str, subjects: list[str], seconds: float, connections: int
 ) -> dict:
-    payload = json.dumps(
-        {
-            "kind": kind,
-            "port": port,
-            "token": token,
-            "subjects": subjects,
-            "seconds": seconds,
-            "connections": connections,
-        }
-    )
-    cmd = [*taskset(1), sys.executable, __file__, "--load-process", payload]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    payload = {
+        "kind": kind,
+        "port": port,
+        "token": token,
+        "subjects": subjects,
+        "seconds": seconds,
+        "connections": connections,
+    }
+    return run_load_process(__file__, payload, seconds)
 
 
 def count_calls(url: str) -> tuple[int, int]:
@@ -404,7 +305,7 @@ def bench_load(label: str, url: str, args: argparse.Namespace, tmp: Path) -> dic
     print(f"  {'endpoint':<44}{'req/s':>10}{'ratio':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-200':>9}{'errors':>8}")
     before = count_calls(url)
     results: dict[str, dict] = {}
-    with server(url, port):
+    with server(url, port, MASTER_KEY):
         token = client_token(port, str(ctx["basic"]))
         # Warm-up: the first calls fill the entry cache and the connection pool.
         for s in subjects[:50]:

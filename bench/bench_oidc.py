@@ -29,9 +29,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,12 +41,19 @@ from pathlib import Path
 MASTER_KEY = "00112233445566778899aabbccddeeff"
 os.environ.setdefault("YIWANG_MASTER_KEY", MASTER_KEY)
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+import _http  # noqa: E402
+from _http import (  # noqa: E402
+    HOST,
+    WRK_DONE,
+    free_port,
+    postgres_available,
+    run_load_process,
+    scratch_postgres,
+    server,
+)
 from yiwang.core.db import Base, Database, load_all_models, make_engine  # noqa: E402
 
-HOST = "127.0.0.1"
 CALLBACK = "https://bench.example.gov.cn/cb"
 
 
@@ -63,28 +67,8 @@ def sqlite_url(tmp: Path) -> Iterator[str]:
 
 @contextmanager
 def postgres_url(base: str) -> Iterator[str]:
-    parsed = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"yiwang_bench_oidc_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield parsed.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def postgres_available(base: str) -> bool:
-    try:
-        engine = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "no server here"
-        return False
+    with scratch_postgres(base, f"yiwang_bench_oidc_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 # ---- the city, the clients, the tokens -----------------------------------------------------------
@@ -160,72 +144,7 @@ def prepare(url: str, chains: int) -> dict[str, object]:
     }
 
 
-# ---- the server ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def taskset(cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
-
-
-@contextmanager
-def server(url: str, port: int) -> Iterator[None]:
-    env = {**os.environ, "YIWANG_DATABASE_URL": url, "YIWANG_MASTER_KEY": MASTER_KEY}
-    cmd = [
-        *taskset(0),
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "yiwang.app:create_app",
-        "--factory",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                conn = http.client.HTTPConnection(HOST, port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("uvicorn did not start")
-        yield
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 # ---- load: wrk, or a Python fallback -------------------------------------------------------------
-
-WRK_DONE = """
-function done(summary, latency, requests)
-  local s = summary.errors
-  io.write(string.format('{"requests": %d, "micros": %d, "non2xx": %d, "errors": %d, '
-    .. '"p50": %d, "p99": %d}\\n', summary.requests, summary.duration, s.status,
-    s.connect + s.read + s.write + s.timeout, latency:percentile(50), latency:percentile(99)))
-end
-"""
 
 
 def wrk_script(kind: str, ctx: dict[str, object], connections: int) -> str:
@@ -277,24 +196,7 @@ def run_wrk(
 ) -> dict:
     script = tmp / f"{kind}.lua"
     script.write_text(wrk_script(kind, ctx, connections))
-    cmd = [
-        *taskset(1),
-        "wrk",
-        f"-t{connections}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
-        f"http://{HOST}:{port}/",
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    line = next(x for x in reversed(out.splitlines()) if x.startswith("{"))
-    got = json.loads(line)
-    got["rps"] = got["requests"] / (got["micros"] / 1e6)
-    got["p50_ms"], got["p99_ms"] = got["p50"] / 1000, got["p99"] / 1000
-    return got
+    return _http.run_wrk(script, port, seconds, connections, connections)
 
 
 def run_python(kind: str, port: int, ctx: dict[str, object], seconds: float, connections: int) -> dict:
@@ -368,12 +270,8 @@ def python_load_main() -> None:
 def run_python_process(
     kind: str, port: int, ctx: dict[str, object], seconds: float, connections: int
 ) -> dict:
-    payload = json.dumps(
-        {"kind": kind, "port": port, "ctx": ctx, "seconds": seconds, "connections": connections}
-    )
-    cmd = [*taskset(1), sys.executable, __file__, "--load-process", payload]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    payload = {"kind": kind, "port": port, "ctx": ctx, "seconds": seconds, "connections": connections}
+    return run_load_process(__file__, payload, seconds)
 
 
 # ---- main ----------------------------------------------------------------------------------------
@@ -397,7 +295,7 @@ def bench_one(label: str, url: str, args: argparse.Namespace, tmp: Path) -> None
     )
     print(f"  {'endpoint':<40}{'req/s':>10}{'ratio':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'errors':>8}")
     base = None
-    with server(url, port):
+    with server(url, port, MASTER_KEY):
         for kind, name in KINDS:
             if use_wrk:
                 got = run_wrk(kind, port, ctx, args.seconds, args.connections, tmp)

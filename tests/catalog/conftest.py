@@ -3,36 +3,24 @@ data officer, a system client, and helpers that draft and publish entries throug
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
 
+from tests import helpers
+from tests.helpers import audit_rows, count_queries  # noqa: F401
 from tests.identity.helpers import login_api
 from yiwang import identity
-from yiwang.core.audit import AuditRecord
 from yiwang.core.security import PLATFORM
+
+# The demo accounts' bearer headers, shared with the other modules' tests (tests/helpers.py).
+admin_h = helpers.admin_h
+citizen_h = helpers.citizen_h
+officer_h = helpers.officer_h
+
 
 API = "/api/v1/catalog"
 PASSWORD = "Catalog@2026test"
-
-
-@pytest.fixture
-def officer_h(client, city) -> dict[str, str]:
-    """The data officer of 市公安局 (gongan)."""
-    return login_api(client, city.accounts["data_officer"])
-
-
-@pytest.fixture
-def admin_h(client, city) -> dict[str, str]:
-    return login_api(client, city.accounts["admin"])
-
-
-@pytest.fixture
-def citizen_h(client, city) -> dict[str, str]:
-    return login_api(client, city.accounts["citizen"])
 
 
 @pytest.fixture
@@ -144,30 +132,6 @@ def free_resource(client, admin_h, key: str) -> None:
                 f"{url(row['mounted_by'])}/unmount", json={"reason": "测试前解除"}, headers=admin_h
             )
             assert r.status_code == 200, r.text
-
-
-def audit_rows(db, action: str, result: str | None = None) -> list[AuditRecord]:
-    with db.session() as s:
-        q = select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.id)
-        if result:
-            q = q.where(AuditRecord.result == result)
-        rows = list(s.scalars(q))
-        s.expunge_all()
-        return rows
-
-
-@contextmanager
-def count_queries(db) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def bulk_publish(

@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from tests.identity.helpers import login_api
+from tests import helpers
+from tests.helpers import audit_rows, count_queries  # noqa: F401
 from yiwang import catalog, exchange, identity, registry
 from yiwang.core import clock
-from yiwang.core.audit import AuditRecord
 from yiwang.core.security import PLATFORM
 from yiwang.exchange.models import Call
+
+# The demo accounts' bearer headers, shared with the other modules' tests (tests/helpers.py).
+admin_h = helpers.admin_h
+citizen_h = helpers.citizen_h
+officer_h = helpers.officer_h
+
 
 API = "/api/v1/exchange"
 PURPOSE = "婚姻登记办理"
@@ -167,22 +172,6 @@ def other_system(client, db, city) -> System:
     return register_system(client, db, city, "市人社局就业服务系统", "renshe")
 
 
-@pytest.fixture
-def officer_h(client, city) -> dict[str, str]:
-    """The data officer of 市公安局 (provider of population)."""
-    return login_api(client, city.accounts["data_officer"])
-
-
-@pytest.fixture
-def admin_h(client, city) -> dict[str, str]:
-    return login_api(client, city.accounts["admin"])
-
-
-@pytest.fixture
-def citizen_h(client, city) -> dict[str, str]:
-    return login_api(client, city.accounts["citizen"])
-
-
 # ---------------------------------------------------------------- people
 
 
@@ -255,32 +244,6 @@ def calls(db, **where: Any) -> list[Call]:
         rows = list(s.scalars(q))
         s.expunge_all()
         return rows
-
-
-def audit_rows(db, action: str, result: str | None = None, subject: str | None = None) -> list[AuditRecord]:
-    with db.session() as s:
-        q = select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.id)
-        if result:
-            q = q.where(AuditRecord.result == result)
-        if subject is not None:
-            q = q.where(AuditRecord.subject == subject)
-        rows = list(s.scalars(q))
-        s.expunge_all()
-        return rows
-
-
-@contextmanager
-def count_queries(db) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def data_url(key: str = "population") -> str:

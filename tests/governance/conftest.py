@@ -12,13 +12,19 @@ from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import func, select
 
-from yiwang.core.audit import AuditRecord
+from tests import helpers
+from tests.helpers import audit_count, audit_rows, problem  # noqa: F401
 from yiwang.core.ids import generate_citizen_id
 from yiwang.core.security import Actor, ActorKind
 
 from ..identity.helpers import login_api
+
+# The demo accounts' bearer headers, shared with the other modules' tests (tests/helpers.py).
+admin_h = helpers.admin_h
+citizen_h = helpers.citizen_h
+officer_h = helpers.officer_h
+
 
 API = "/api/v1/governance"
 # Population columns a file must have (source and updated_at are filled by the loader).
@@ -122,50 +128,7 @@ def count_people(db, cids: list[str]) -> int:
         return len(subject_keys(s, "population", cids))
 
 
-def audit_rows(db, action: str, result: str | None = None) -> list[AuditRecord]:
-    with db.session() as s:
-        q = select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.id)
-        if result:
-            q = q.where(AuditRecord.result == result)
-        rows = list(s.scalars(q))
-        s.expunge_all()
-        return rows
-
-
-def audit_count(db, action: str, result: str | None = None) -> int:
-    with db.session() as s:
-        q = select(func.count()).select_from(AuditRecord).where(AuditRecord.action == action)
-        if result:
-            q = q.where(AuditRecord.result == result)
-        return int(s.scalar(q) or 0)
-
-
-def problem(r, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
-    body = r.json()
-    assert body["status"] == status
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["title"]), body["title"]
-    return body
-
-
 # ================================================================= fixtures
-
-
-@pytest.fixture
-def officer_h(client, city) -> dict[str, str]:
-    """市公安局's data officer: the authority of population, household and no-criminal-record."""
-    return login_api(client, city.accounts["data_officer"])
-
-
-@pytest.fixture
-def admin_h(client, city) -> dict[str, str]:
-    return login_api(client, city.accounts["admin"])
-
-
-@pytest.fixture
-def citizen_h(client, city) -> dict[str, str]:
-    return login_api(client, city.accounts["citizen"])
 
 
 @pytest.fixture

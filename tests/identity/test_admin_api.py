@@ -9,19 +9,23 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from tests import helpers
+from tests.helpers import audit_rows, count_queries  # noqa: F401
 from yiwang.core import clock
-from yiwang.core.audit import AuditRecord
 from yiwang.identity.models import Account, OrgUnit, StaffRole, WebSession
 from yiwang.identity.service.roles import BUILTIN_ROLES
 from yiwang.settings import get_settings
 
 from .helpers import account_row, login_api, problem, signed_in
+
+# The demo accounts' bearer headers, shared with the other modules' tests (tests/helpers.py).
+admin_h = helpers.admin_h
+
 
 API = "/api/v1/admin"
 # A valid GB 11643 ID nobody in the test city holds (the city's IDs are generated from its own areas).
@@ -32,24 +36,9 @@ NEW_CID = "11010519491231002X"
 
 
 @pytest.fixture
-def admin_h(client, city) -> dict[str, str]:
-    return login_api(client, city.accounts["admin"])
-
-
-@pytest.fixture
 def dept_h(client, city) -> dict[str, str]:
     """The department admin of 市民政局 (and only of it)."""
     return login_api(client, city.accounts["dept_admin"])
-
-
-def audit_rows(db, action: str, result: str | None = None) -> list[AuditRecord]:
-    with db.session() as s:
-        q = select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.id)
-        if result:
-            q = q.where(AuditRecord.result == result)
-        rows = list(s.scalars(q))
-        s.expunge_all()
-        return rows
 
 
 def account_id(db, username: str) -> int:
@@ -77,20 +66,6 @@ def staff_payload(city, **over: Any) -> dict[str, Any]:
     }
     body.update(over)
     return body
-
-
-@contextmanager
-def count_queries(db) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def add_staff(db, city, n: int, prefix: str = "bulk") -> None:

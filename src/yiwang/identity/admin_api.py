@@ -7,8 +7,6 @@ handler, after the request's transaction has rolled back, under the action named
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -20,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from yiwang.core.clock import to_local
 from yiwang.core.deps import ActorDep, SessionDep, audit_action
+from yiwang.core.export import csv_bytes
 from yiwang.identity import admin_schemas as s
 from yiwang.identity.service import admin
 from yiwang.identity.service import oidc as clients
@@ -174,20 +173,11 @@ def _iso(value: datetime | None) -> str:
     return to_local(value).isoformat(timespec="seconds") if value else ""
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with = + - @ (or a tab/CR) is a formula to Excel: neutralise it (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def accounts_csv(rows: list[s.AccountRow]) -> bytes:
     """UTF-8 with a BOM, so Excel opens the Chinese headers and names correctly; CRLF line ends."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow([name for name, _ in CSV_COLUMNS])
-    for row in rows:
-        writer.writerow([_cell(get(row)) for _, get in CSV_COLUMNS])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return csv_bytes(
+        [name for name, _ in CSV_COLUMNS], ([get(row) for _, get in CSV_COLUMNS] for row in rows)
+    )
 
 
 @router.get(

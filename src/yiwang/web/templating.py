@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi.templating import Jinja2Templates
@@ -183,7 +184,13 @@ def build_environment() -> jinja2.Environment:
     env.filters.update(
         cn_date=cn_date, cn_datetime=cn_datetime, iso_local=iso_local, yuan=yuan, mask_id=mask_id
     )
-    env.globals.update(static_url=static_url, app_name=APP_NAME, error_list=error_list, error_for=error_for)
+    env.globals.update(
+        static_url=static_url,
+        app_name=APP_NAME,
+        error_list=error_list,
+        error_for=error_for,
+        urlencode=urlencode,
+    )
     return env
 
 

@@ -7,19 +7,15 @@ write them.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import xlsxwriter
-
 from yiwang.catalog.schemas import DemandRead, RatesRead, ResponsibilityRow, SharingRow
 from yiwang.core.clock import to_local
+from yiwang.core.export import csv_bytes, xlsx_bytes
 
 Table = tuple[list[str], list[list[Any]]]
-BOM = "\ufeff"
 
 
 def _iso(value: datetime | None) -> str:
@@ -171,45 +167,12 @@ def rates_table(rates: RatesRead) -> Table:
 
 def to_csv(table: Table) -> bytes:
     header, body = table
-    buf = io.StringIO()
-    buf.write(BOM)
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in body:
-        writer.writerow(["" if v is None else _safe(v) for v in row])
-    return buf.getvalue().encode("utf-8")
-
-
-def _safe(value: Any) -> Any:
-    """Cells starting with = + - @ are read as formulas by spreadsheets: prefix them with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return csv_bytes(header, body)
 
 
 def to_xlsx(table: Table, sheet: str) -> bytes:
     header, body = table
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    )
-    ws = book.add_worksheet(sheet[:31])
-    bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1, "text_wrap": True})
-    ws.write_row(0, 0, header, bold)
-    widths = [max(6, len(h) * 2 + 2) for h in header]
-    for r, row in enumerate(body, start=1):
-        for c, value in enumerate(row):
-            if value is None:
-                value = ""
-            ws.write(r, c, value)
-            widths[c] = min(60, max(widths[c], len(str(value)) * 2 if isinstance(value, str) else 10))
-    for c, w in enumerate(widths):
-        ws.set_column(c, c, w)
-    ws.freeze_panes(1, 0)
-    if body:
-        ws.autofilter(0, 0, len(body), len(header) - 1)
-    book.close()
-    return buf.getvalue()
+    return xlsx_bytes(sheet, header, body)
 
 
 LIST_TITLES = {

@@ -11,8 +11,6 @@ Days are Asia/Shanghai days, numbered from 1970-01-01; `at` is microseconds sinc
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
@@ -24,6 +22,7 @@ from sqlalchemy.orm import Session
 from yiwang.core import clock
 from yiwang.core.audit.encoding import from_micros
 from yiwang.core.errors import Invalid
+from yiwang.core.export import csv_bytes
 from yiwang.core.security import Actor
 from yiwang.exchange.models import Call, StatDay, StatMark
 from yiwang.exchange.schemas import CallLogPage, CallLogRow, StatRow, StatsRead
@@ -266,17 +265,12 @@ def call_stats(
     )
 
 
-def stats_csv(stats: StatsRead) -> str:
+def stats_csv(stats: StatsRead) -> bytes:
     """The statistics as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
     head = {"resource": "资源代码", "department": "部门编号", "day": "日期"}[stats.by]
-    writer.writerow([head, "名称", "服务次数", "成功", "拒绝", "交换总量（条）"])
-    for r in stats.items:
-        writer.writerow([r.key, r.label, r.calls, r.ok, r.refused, r.rows])
-    writer.writerow(["合计", "", stats.total_calls, stats.total_ok, stats.total_refused, stats.total_rows])
-    return out.getvalue()
+    rows = [[r.key, r.label, r.calls, r.ok, r.refused, r.rows] for r in stats.items]
+    rows.append(["合计", "", stats.total_calls, stats.total_ok, stats.total_refused, stats.total_rows])
+    return csv_bytes([head, "名称", "服务次数", "成功", "拒绝", "交换总量（条）"], rows)
 
 
 def _mask_subject(value: str) -> str:

@@ -31,6 +31,7 @@ from yiwang import registry
 from yiwang.core import audit, clock
 from yiwang.core.db import Database
 from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Problem
+from yiwang.core.export import csv_bytes
 from yiwang.core.pagination import Page
 from yiwang.core.security import Actor
 from yiwang.governance.models import Load, RejectedRow
@@ -663,12 +664,7 @@ def rejected_rows_csv(session: Session, actor: Actor, load_id: int, status: str 
         detail={"resource": load.resource_key, "rows": len(records)},
     )
     columns = ["行号", *[f for f in fields if any(f in rec for rec in records)], "拒收原因"]
-    frame = (
-        pl.DataFrame(records, schema={c: pl.String for c in columns})
-        if records
-        else pl.DataFrame(schema={c: pl.String for c in columns})
-    )
-    return b"\xef\xbb\xbf" + frame.write_csv().encode("utf-8")
+    return csv_bytes(columns, ([rec.get(c) for c in columns] for rec in records))
 
 
 def _editable_row(session: Session, actor: Actor, row_id: int, action: str) -> tuple[RejectedRow, Load]:
