@@ -6,10 +6,11 @@ exchange, a service) checks the grant and appends the access to the audit chain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Final
+from collections.abc import Callable, Iterable
+from itertools import repeat
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Dialect, Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from yiwang.core.db import Base
@@ -48,11 +49,6 @@ def normalise_subject(spec: ResourceSpec, subject_id: str) -> str:
     raise Invalid.on("subject_id", "应为有效的公民身份号码或统一社会信用代码")
 
 
-def _subject_filter(spec: ResourceSpec, table: Table, subject_id: str) -> ColumnElement[bool]:
-    clauses = [table.c[name] == subject_id for name in spec.subject_fields]
-    return clauses[0] if len(clauses) == 1 else or_(*clauses)
-
-
 def _next_prefix(prefix: str) -> str | None:
     """The smallest digit string of the same length above every code starting with `prefix`."""
     width = len(prefix)
@@ -89,11 +85,51 @@ def fetch_by_subject(
     spec = resource(key)
     names = spec.select_fields(fields)
     subject = normalise_subject(spec, subject_id)
-    table = table_of(spec)
-    query = (
-        select(*(table.c[n] for n in names)).where(_subject_filter(spec, table, subject)).order_by(table.c.id)
-    )
-    return _rows(session.execute(query), names)
+    conn = session.connection()
+    plan = _subject_plan(conn.dialect, spec, names)
+    params = tuple(repeat(subject, plan.binds)) if plan.positional else {"s": subject}
+    procs = plan.processors
+    return [
+        {n: (v if p is None else p(v)) for n, v, p in zip(names, row, procs, strict=True)}
+        for row in conn.exec_driver_sql(plan.sql, params)
+    ]
+
+
+class _SubjectPlan(NamedTuple):
+    sql: str
+    positional: bool
+    binds: int
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_plans: dict[tuple[Any, str, tuple[str, ...]], _SubjectPlan] = {}
+
+
+def _subject_plan(dialect: Dialect, spec: ResourceSpec, names: tuple[str, ...]) -> _SubjectPlan:
+    """`fetch_by_subject`'s statement compiled once per dialect, resource and field list, with the
+    columns' result processors (dates, UTC datetimes, booleans): the query runs on every shared-data
+    call, and compiling and processing it through Core each time costs more than running it."""
+    cache_key = (dialect, spec.key, names)
+    plan = _plans.get(cache_key)
+    if plan is None:
+        table = table_of(spec)
+        subject = bindparam("s")
+        clauses = [table.c[name] == subject for name in spec.subject_fields]
+        query = (
+            select(*(table.c[n] for n in names))
+            .where(clauses[0] if len(clauses) == 1 else or_(*clauses))
+            .order_by(table.c.id)
+        )
+        compiled = query.compile(dialect=dialect)
+        processors = tuple(
+            table.c[n].type.dialect_impl(dialect).result_processor(dialect, None) for n in names
+        )
+        positional = bool(compiled.positional)
+        binds = len(compiled.positiontup or ()) if positional else 1
+        plan = _SubjectPlan(str(compiled), positional, binds, processors)
+        if len(_plans) < 4096:
+            _plans[cache_key] = plan
+    return plan
 
 
 def _check_page(offset: int, limit: int) -> None:

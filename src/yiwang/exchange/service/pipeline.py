@@ -13,11 +13,13 @@ Speed: the pipeline is benchmarked, so a call's own statements are the grant loo
 actor of a bearer token and the catalog entry come from short-lived in-process caches (`cache.py`; the
 grant is always read from the database), and the writes — rate-limit counter, audit record, call-log
 row, commit — are group-committed with the other calls finishing at the same time (`writer.py`).
+At most `READERS` calls of a worker run their reading phase at once (`serve_http`).
 This module is the reading phase; `writer.py` the writing phase.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -367,21 +369,48 @@ def serve(session: Session, actor: Actor, req: CallRequest) -> Outcome:
     """Run one shared-data call end to end: its reads in `session`, then its writes, group-committed
     with the calls finishing at the same time (`writer.py`). Never raises a Problem: a refusal is
     logged and comes back as the Outcome's problem."""
+    return _finish(session, *_read(session, actor, req))
+
+
+def _read(
+    session: Session, actor: Actor, req: CallRequest
+) -> tuple[CallState, dict[str, Any] | None, Problem | None]:
     now = clock.now()
     call = CallState(actor=actor, req=req, started=time.perf_counter_ns(), at=micros(now))
     try:
-        body = _prepare(session, call)
+        return call, _prepare(session, call), None
     except Problem as problem:
+        return call, None, problem
+
+
+def _finish(
+    session: Session, call: CallState, body: dict[str, Any] | None, problem: Problem | None
+) -> Outcome:
+    if problem is not None:
         if problem.status == 401:
             session.rollback()
             return Outcome(401, problem=problem)
         return writer.persist_refusal(session, call, problem)
+    assert body is not None
     return writer.persist(session, call, body)
+
+
+# How many calls of a worker run their reading phase at once. A worker runs on one core: more
+# readers than this only contend for the GIL and the connection pool (SQLite's default pool holds
+# five), while the writing phase queues for the group commit anyway.
+READERS: Final = 2
+_readers = threading.BoundedSemaphore(READERS)
 
 
 def serve_http(database: Database, request: Any, req: CallRequest) -> Outcome:
     """What the data API runs for one HTTP request: resolve the actor (briefly cached per token), then
-    `serve` in a session of its own."""
+    `serve` in a session of its own — the reading phase gated by `READERS`, the connection given back
+    before the call queues for its writes."""
     with database.sessionmaker() as session:
-        actor = cached_actor(request, session)
-        return serve(session, actor, req)
+        with _readers:
+            try:
+                actor = cached_actor(request, session)
+                call, body, problem = _read(session, actor, req)
+            finally:
+                session.rollback()
+        return _finish(session, call, body, problem)
