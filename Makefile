@@ -1,6 +1,8 @@
 # One entry point: `make demo` runs the demo city, `make test` runs every test. Both do their own set-up.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv from PATH, else a private copy in .tools/ (a venv, so no system pip policy gets in the way).
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(CURDIR)/.tools/bin/uv")
+export UV
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -9,7 +11,7 @@ PORT ?= 8000
 
 # uv and the locked dependencies; Debian's chromium and CJK fonts for browser tests and PDFs.
 setup:
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || $(PYTHON) -m pip install --quiet --user "uv==0.13.9" || $(PYTHON) -m pip install --quiet "uv==0.13.9"
+	@[ -x "$(UV)" ] || ($(PYTHON) -m venv .tools && .tools/bin/pip install --quiet "uv==0.13.9")
 	@$(UV) sync --frozen --quiet
 
 browser:

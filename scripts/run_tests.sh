@@ -4,7 +4,7 @@
 # and drops its own databases. Under CI=true an unreachable PostgreSQL is a failure, not a skip.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-UV=${UV:-$(command -v uv || echo "$HOME/.local/bin/uv")}
+UV=${UV:-$(command -v uv || echo "$PWD/.tools/bin/uv")}
 PG_URL=${YIWANG_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}
 WORKERS=${YIWANG_TEST_WORKERS:-2}
 
