@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.orm import Session
 
 import yiwang.identity as identity
@@ -139,6 +139,37 @@ def _form_from_entry(entry: s.EntryRead) -> dict[str, Any]:
     return form
 
 
+class EntryPageForm(BaseModel):
+    """The fields of the entry form (step 1), for both drafting and editing: what was typed comes back
+    unchanged when the page is shown again with errors."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    csrf_token: str = ""
+    class_item: str = ""
+    category_rest: str = ""
+    department_code: str = ""  # only when drafting: a platform admin may draft for a department
+    name: str = ""
+    abstract: str = ""
+    form: str = ""
+    sharing_type: str = ""
+    sharing_condition: str = ""
+    unshared_reason: str = ""
+    sharing_method: str = ""
+    open_type: str = ""
+    open_condition: str = ""
+    update_cycle: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    linked_codes: str = ""
+
+    def values(self, *, with_department: bool = True) -> dict[str, str]:
+        data = self.model_dump(exclude={"csrf_token"})
+        if not with_department:
+            del data["department_code"]
+        return data
+
+
 def _entry_data(form: dict[str, str]) -> dict[str, Any]:
     """The form's fields as an `EntryCreate` / `EntryUpdate` payload."""
     category = (form.get("class_item", "") + form.get("category_rest", "").strip()).strip()
@@ -161,46 +192,11 @@ def entry_new(request: Request, actor: ActorDep) -> HTMLResponse:
 
 @router.post("/manage/new", response_class=HTMLResponse)
 def entry_create(
-    request: Request,
-    session: SessionDep,
-    actor: ActorDep,
-    csrf_token: Annotated[str, Form()] = "",
-    class_item: Annotated[str, Form()] = "",
-    category_rest: Annotated[str, Form()] = "",
-    department_code: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    abstract: Annotated[str, Form()] = "",
-    form_: Annotated[str, Form(alias="form")] = "",
-    sharing_type: Annotated[str, Form()] = "",
-    sharing_condition: Annotated[str, Form()] = "",
-    unshared_reason: Annotated[str, Form()] = "",
-    sharing_method: Annotated[str, Form()] = "",
-    open_type: Annotated[str, Form()] = "",
-    open_condition: Annotated[str, Form()] = "",
-    update_cycle: Annotated[str, Form()] = "",
-    contact_name: Annotated[str, Form()] = "",
-    contact_phone: Annotated[str, Form()] = "",
-    linked_codes: Annotated[str, Form()] = "",
+    request: Request, session: SessionDep, actor: ActorDep, posted: Annotated[EntryPageForm, Form()]
 ) -> Response:
-    require_csrf(request, csrf_token)
-    form = {
-        "class_item": class_item,
-        "category_rest": category_rest,
-        "department_code": department_code,
-        "name": name,
-        "abstract": abstract,
-        "form": form_,
-        "sharing_type": sharing_type,
-        "sharing_condition": sharing_condition,
-        "unshared_reason": unshared_reason,
-        "sharing_method": sharing_method,
-        "open_type": open_type,
-        "open_condition": open_condition,
-        "update_cycle": update_cycle,
-        "contact_name": contact_name,
-        "contact_phone": contact_phone,
-        "linked_codes": linked_codes,
-    }
+    require_csrf(request, posted.csrf_token)
+    form = posted.values()
+    department_code = posted.department_code
     try:
         data = _entry_data(form)
         if department_code.strip():
@@ -230,41 +226,10 @@ def entry_save(
     code: str,
     session: SessionDep,
     actor: ActorDep,
-    csrf_token: Annotated[str, Form()] = "",
-    class_item: Annotated[str, Form()] = "",
-    category_rest: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    abstract: Annotated[str, Form()] = "",
-    form_: Annotated[str, Form(alias="form")] = "",
-    sharing_type: Annotated[str, Form()] = "",
-    sharing_condition: Annotated[str, Form()] = "",
-    unshared_reason: Annotated[str, Form()] = "",
-    sharing_method: Annotated[str, Form()] = "",
-    open_type: Annotated[str, Form()] = "",
-    open_condition: Annotated[str, Form()] = "",
-    update_cycle: Annotated[str, Form()] = "",
-    contact_name: Annotated[str, Form()] = "",
-    contact_phone: Annotated[str, Form()] = "",
-    linked_codes: Annotated[str, Form()] = "",
+    posted: Annotated[EntryPageForm, Form()],
 ) -> Response:
-    require_csrf(request, csrf_token)
-    form = {
-        "class_item": class_item,
-        "category_rest": category_rest,
-        "name": name,
-        "abstract": abstract,
-        "form": form_,
-        "sharing_type": sharing_type,
-        "sharing_condition": sharing_condition,
-        "unshared_reason": unshared_reason,
-        "sharing_method": sharing_method,
-        "open_type": open_type,
-        "open_condition": open_condition,
-        "update_cycle": update_cycle,
-        "contact_name": contact_name,
-        "contact_phone": contact_phone,
-        "linked_codes": linked_codes,
-    }
+    require_csrf(request, posted.csrf_token)
+    form = posted.values(with_department=False)
     try:
         entry = service.update_entry(session, actor, code, parse(s.EntryUpdate, _entry_data(form)))
     except Problem as problem:
