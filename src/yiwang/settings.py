@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     access_token_minutes: int = 60
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    # Throttling (docs/security/20-login-consent.md): failures from one source address in 15 minutes,
+    # failures for one username from all sources in an hour, registration attempts per hour.
+    login_ip_max_failures: int = 30
+    login_account_max_failures: int = 20
+    register_ip_max_attempts: int = 10
+    register_id_max_attempts: int = 5
+    # The SMS adapter: "outbox" keeps messages in identity_sms_outbox (the local implementation; a
+    # gateway adapter for production registers under its own name).
+    sms_backend: str = "outbox"
     audit_chains: int = Field(default=8, ge=1, le=1024)
     # In-process scheduled jobs (audit anchoring, …). Off in tests; with several workers each runs
     # them, which is safe because every job is idempotent.

@@ -456,8 +456,15 @@ def test_create_staff_account_with_generated_password(client, city, db, dept_h):
     assert created["account"]["department_name"] == "云川市民政局"
     assert [g["role_code"] for g in created["account"]["roles"]] == ["approver"]
     assert audit_rows(db, "identity.staff.create", "ok")[-1].object_id == str(created["account"]["id"])
-    # The new member of staff logs in with the temporary password.
+    # The temporary password was read out by someone else: it opens nothing until replaced.
     r = client.post("/api/v1/identity/login", json={"username": "li.minzheng", "password": password})
+    assert r.status_code == 403 and r.json()["type"] == "/problems/password-change-required", r.text
+    r = client.post(
+        "/api/v1/identity/login",
+        json={"username": "li.minzheng", "password": password, "new_password": "Own-Pass-2026"},
+    )
+    assert r.status_code == 200, r.text
+    r = client.post("/api/v1/identity/login", json={"username": "li.minzheng", "password": "Own-Pass-2026"})
     assert r.status_code == 200, r.text
 
 
@@ -603,8 +610,19 @@ def test_reset_password(client, city, db, admin_h):
         "/api/v1/identity/login", json={"username": approver.username, "password": approver.password}
     )
     assert r.status_code == 401
+    # The administrator saw the temporary password: it opens nothing until the person replaces it.
     r = client.post("/api/v1/identity/login", json={"username": approver.username, "password": temp})
-    assert r.status_code == 200
+    assert r.status_code == 403 and r.json()["type"] == "/problems/password-change-required"
+    assert r.json()["errors"][0]["field"] == "new_password"
+    body = {"username": approver.username, "password": temp, "new_password": temp}
+    r = client.post("/api/v1/identity/login", json=body)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "new_password"  # not the same one
+    r = client.post("/api/v1/identity/login", json={**body, "new_password": "Mine-Only-2026"})
+    assert r.status_code == 200, r.text
+    r = client.post(
+        "/api/v1/identity/login", json={"username": approver.username, "password": "Mine-Only-2026"}
+    )
+    assert r.status_code == 200, r.text
     rec = audit_rows(db, "identity.account.reset_password", "ok")[-1]
     assert rec.object_id == str(approver_id) and temp not in rec.detail
 

@@ -267,8 +267,11 @@ def test_create_staff_account_form(dept_browser, city, db):
     assert r.headers["cache-control"].startswith("no-store")
     temp = re.search(r'<p class="secret-box" id="secret">.*?</span>([^<]+)</p>', r.text).group(1).strip()
     assert "只显示这一次" in r.text and len(temp) == 12
-    login = dept_browser.post("/api/v1/identity/login", json={"username": "wang.mz", "password": temp})
-    assert login.status_code == 200
+    login = dept_browser.post(
+        "/api/v1/identity/login",
+        json={"username": "wang.mz", "password": temp, "new_password": "Wang-Own-2026"},
+    )
+    assert login.status_code == 200, login.text
 
 
 def test_account_detail_actions(admin_browser, city, db):

@@ -140,7 +140,7 @@ def _enrol(client, headers) -> str:
     assert pyotp.parse_uri(body["otpauth_uri"]).secret == secret
     r = client.post(f"{API}/me/totp/confirm", headers=headers, json={"otp": totp_code(secret)})
     assert r.status_code == 200, r.text
-    assert r.json() == {"totp_enabled": True}
+    assert r.json()["totp_enabled"] is True and len(r.json()["recovery_codes"]) == 10
     return secret
 
 

@@ -136,7 +136,37 @@ def sign_in(client: TestClient, city, key: str = "citizen", next_url: str = "/")
     assert get_settings().session_cookie in client.cookies
 
 
-def authorize(client: TestClient, rp: Rp, **params: str):
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
+
+
+def consent_form(page) -> list[tuple[str, str]]:
+    """The hidden fields of the consent screen's form (the authorization request and the CSRF token)."""
+    from html import unescape
+
+    assert page.status_code == 200 and 'action="/oidc/consent"' in page.text, page.text[:300]
+    form = page.text[page.text.index('action="/oidc/consent"') :]
+    return [(unescape(k), unescape(v)) for k, v in _HIDDEN.findall(form[: form.index("</form>")])]
+
+
+def answer_consent(client: TestClient, page, decision: str = "allow", remember: bool = False):
+    """Answer the consent screen `page` as the person would; returns the redirect to the client."""
+    data: dict[str, list[str]] = {}
+    for name, value in (
+        consent_form(page) + [("decision", decision)] + ([("remember", "1")] if remember else [])
+    ):
+        data.setdefault(name, []).append(value)
+    return client.post("/oidc/consent", data=data, follow_redirects=False)
+
+
+def follow_consent(client: TestClient, r, decision: str = "allow"):
+    """Through the consent screen if `r` is one (a person agreeing), else `r` itself."""
+    if r.status_code == 200 and 'action="/oidc/consent"' in r.text:
+        return answer_consent(client, r, decision)
+    return r
+
+
+def authorize(client: TestClient, rp: Rp, consent: str | None = "allow", **params: str):
+    """An authorization request; with `consent`, the consent screen (if shown) is answered so."""
     args = {
         "response_type": "code",
         "client_id": rp.client_id,
@@ -146,16 +176,17 @@ def authorize(client: TestClient, rp: Rp, **params: str):
         "nonce": "n-" + secrets.token_hex(4),
     }
     args.update(params)
-    return client.get(
+    r = client.get(
         "/oidc/authorize", params={k: v for k, v in args.items() if v is not None}, follow_redirects=False
     )
+    return follow_consent(client, r, consent) if consent else r
 
 
 def get_code(client: TestClient, rp: Rp, **params: str) -> tuple[str, str]:
     """Signed in already: (code, verifier) for an authorization with PKCE."""
     verifier, challenge = pkce()
     r = authorize(client, rp, code_challenge=challenge, code_challenge_method="S256", **params)
-    assert r.status_code == 302, r.text
+    assert r.status_code in (302, 303), r.text
     got = query(r.headers["location"])
     assert "code" in got, got
     return got["code"], verifier
@@ -286,8 +317,17 @@ def test_full_code_flow_with_pkce_verified_by_pyoidc(app, client, city, rp, db, 
     next_url = parse_qs(login.query)["next"][0]
     assert next_url.startswith("/oidc/authorize?")
     sign_in(client, city, "citizen", next_url=next_url)
-    r = client.get(next_url, follow_redirects=False)
-    assert r.status_code == 302
+    # Signed in, the person is asked first: the system is named and what it would receive is listed in
+    # Chinese, the full citizen ID first and marked sensitive. Nothing is released before the answer.
+    page = client.get(next_url, follow_redirects=False)
+    assert page.status_code == 200 and 'action="/oidc/consent"' in page.text
+    text = re.sub(r"<[^>]+>", " ", page.text)
+    assert "请求使用您的信息" in text and "完整的公民身份号码" in text and "敏感信息" in text
+    assert text.index("完整的公民身份号码") < text.index("基本资料") < text.index("手机号码")
+    with db.session() as s:
+        assert not s.scalars(select(AccessToken).where(AccessToken.client_id == rp.client_id)).all()
+    r = answer_consent(client, page, "allow")
+    assert r.status_code == 303
     location = r.headers["location"]
     assert location.startswith(rp.redirect_uri + "?")
     assert query(location)["iss"] == ISSUER
@@ -658,8 +698,8 @@ def test_prompt_login_forces_a_new_login(client, city, rp):
         # (The browser's session cookie is dropped first: see test_relogin_while_signed_in.)
         client.cookies.delete(get_settings().session_cookie)
         sign_in(client, city, next_url=nxt)
-        done = client.get(nxt, follow_redirects=False)
-    assert done.status_code == 302 and "code" in query(done.headers["location"])
+        done = follow_consent(client, client.get(nxt, follow_redirects=False))
+    assert done.status_code in (302, 303) and "code" in query(done.headers["location"])
 
 
 def test_relogin_while_signed_in(client, city, rp):
@@ -669,8 +709,8 @@ def test_relogin_while_signed_in(client, city, rp):
     later = datetime.fromtimestamp(int(parse_qs(urlsplit(nxt).query)[svc.AUTH_AFTER_PARAM][0]) / 1e6, UTC)
     with clock.freeze(later + timedelta(seconds=1)):
         sign_in(client, city, next_url=nxt)
-        done = client.get(nxt, follow_redirects=False)
-    assert done.status_code == 302 and "code" in query(done.headers["location"])
+        done = follow_consent(client, client.get(nxt, follow_redirects=False))
+    assert done.status_code in (302, 303) and "code" in query(done.headers["location"])
 
 
 def test_max_age_forces_a_new_login_when_the_session_is_older(client, city, rp):
@@ -693,12 +733,17 @@ def test_pkce_mismatch_is_refused(client, db, city, rp):
     r = exchange(client, rp, code, pkce()[0])
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
     assert "PKCE" in r.json()["error_description"]
+    assert refusals(db, "identity.oidc.token", "pkce-mismatch")
+    # A failed PKCE check spends the code: whoever holds a stolen code gets one guess, not many, and
+    # even the right verifier is now refused.
+    r = exchange(client, rp, code, verifier)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert refusals(db, "identity.oidc.token", "code-reused")
+    code, verifier = get_code(client, rp)
     r = exchange(client, rp, code, None)
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
-    assert refusals(db, "identity.oidc.token", "pkce-mismatch")
     assert refusals(db, "identity.oidc.token", "pkce-missing")
-    # The code was not burnt by the failures: the right verifier still works.
-    assert exchange(client, rp, code, verifier).status_code == 200
+    assert exchange(client, rp, code, verifier).status_code == 400
 
 
 def test_code_is_bound_to_client_and_redirect_uri(client, db, city, rp):

@@ -430,3 +430,17 @@ def deactivate_client(client_id: str, session: SessionDep, actor: ActorDep) -> s
 @audit_action("identity.client.reactivate")
 def activate_client(client_id: str, session: SessionDep, actor: ActorDep) -> s.ClientRead:
     return _client(session, clients.reactivate_client(session, actor, client_id))
+
+
+@router.put(
+    "/clients/{client_id}/pre-consent",
+    response_model=s.ClientRead,
+    tags=["admin: clients"],
+    summary="设置第一方系统免授权确认（仅平台管理员，记入审计）",
+    responses=PROBLEMS,
+)
+@audit_action("identity.client.pre_consent")
+def set_client_pre_consent(
+    client_id: str, body: s.ClientPreConsent, session: SessionDep, actor: ActorDep
+) -> s.ClientRead:
+    return _client(session, clients.set_client_pre_consent(session, actor, client_id, body.pre_consented))

@@ -238,7 +238,16 @@ class ClientRead(BaseModel):
     allowed_scopes: str
     is_confidential: bool
     is_active: bool
+    pre_consented: bool = False
     created_at: datetime
+
+
+class ClientPreConsent(BaseModel):
+    """Whether people signing in to a first-party client skip the consent screen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pre_consented: bool
 
 
 class ClientCreated(BaseModel):

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep, client_ip
 from yiwang.core.errors import Forbidden
-from yiwang.core.ids import mask_citizen_id
 from yiwang.core.security import require_authenticated
 from yiwang.identity import schemas
-from yiwang.identity.service import accounts, auth, enterprise
+from yiwang.identity.service import accounts, auth, enterprise, recovery, registration
+from yiwang.identity.service import oidc as oidc_svc
 
 router = APIRouter(prefix="/api/v1/identity")
 
@@ -61,8 +61,9 @@ def _bearer(request: Request) -> str | None:
     responses={
         **PROBLEMS,
         401: {"description": "用户名或密码错误（remaining_attempts 为剩余次数），或 otp-required"},
-        403: {"description": "无权代表该企业"},
-        423: {"description": "密码错误次数过多，账号临时锁定"},
+        403: {"description": "无权代表该企业，或 password-change-required（须在 new_password 提交新密码）"},
+        423: {"description": "在该来源地址上密码错误次数过多，账号在该来源临时锁定"},
+        429: {"description": "来源地址或账号的失败次数过多（Retry-After 头）"},
     },
 )
 def login(
@@ -74,6 +75,7 @@ def login(
         password=body.password,
         otp=body.otp,
         on_behalf_of=body.on_behalf_of,
+        new_password=body.new_password,
         ip=client_ip(request),
     )
     response.headers.update(NO_STORE)
@@ -96,22 +98,44 @@ def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
 
 @router.post(
     "/register",
+    response_model=schemas.RegistrationStartedRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["identity: login"],
+    summary="个人实名注册第 1 步：提交姓名和身份证号码，向人口库登记的手机发送验证码",
+    description="无论姓名与身份证号码是否与人口库一致、是否已注册，回答都相同，以免被用来核对他人信息。",
+    responses={**PROBLEMS, 429: {"description": "注册尝试过于频繁（Retry-After 头）"}},
+)
+def register(
+    body: schemas.RegisterCreate, request: Request, database: DatabaseDep
+) -> schemas.RegistrationStartedRead:
+    started = registration.start_registration(
+        database, citizen_id=body.citizen_id, name=body.name, ip=client_ip(request)
+    )
+    return schemas.RegistrationStartedRead(
+        registration_id=started.token, expires_in=started.expires_in, detail=started.message
+    )
+
+
+@router.post(
+    "/register/confirm",
     response_model=schemas.AccountRead,
     status_code=status.HTTP_201_CREATED,
     tags=["identity: login"],
-    summary="个人用户实名注册（与人口库核验姓名和身份证号码）",
+    summary="个人实名注册第 2 步：提交短信验证码和密码，建立账号",
     responses={**PROBLEMS, 409: {"description": "该身份证号码已注册"}},
 )
-def register(body: schemas.RegisterCreate, session: SessionDep, actor: ActorDep) -> schemas.AccountRead:
-    account = accounts.register_citizen(
-        session, actor, citizen_id=body.citizen_id, name=body.name, password=body.password, phone=body.phone
+def register_confirm(
+    body: schemas.RegisterConfirm, request: Request, database: DatabaseDep
+) -> schemas.AccountRead:
+    done = registration.confirm_registration(
+        database, token=body.registration_id, code=body.code, password=body.password, ip=client_ip(request)
     )
     return schemas.AccountRead(
-        id=account.id,
-        username=account.username,
-        name=account.display_name,
-        kind=account.kind,
-        citizen_id_masked=mask_citizen_id(account.citizen_id or ""),
+        id=done.account_id,
+        username=done.username,
+        name=done.name,
+        kind=done.kind,
+        citizen_id_masked=done.citizen_id_masked,
     )
 
 
@@ -213,14 +237,69 @@ def begin_totp(session: SessionDep, actor: ActorDep, response: Response) -> sche
 @router.post(
     "/me/totp/confirm",
     dependencies=[CookieCsrf],
-    response_model=schemas.TotpStatusRead,
+    response_model=schemas.TotpEnabledRead,
     tags=["identity: me"],
-    summary="输入动态验证码，确认开启双因素认证",
+    summary="输入动态验证码，确认开启双因素认证；返回恢复码（只返回这一次）",
     responses=PROBLEMS,
 )
-def confirm_totp(body: schemas.TotpConfirm, session: SessionDep, actor: ActorDep) -> schemas.TotpStatusRead:
-    auth.confirm_totp(session, actor, body.otp)
-    return schemas.TotpStatusRead(totp_enabled=True)
+def confirm_totp(
+    body: schemas.TotpConfirm, session: SessionDep, actor: ActorDep, response: Response
+) -> schemas.TotpEnabledRead:
+    codes = auth.confirm_totp(session, actor, body.otp)
+    response.headers.update(NO_STORE)
+    return schemas.TotpEnabledRead(totp_enabled=True, recovery_codes=codes)
+
+
+@router.post(
+    "/me/recovery-codes",
+    dependencies=[CookieCsrf],
+    response_model=schemas.RecoveryCodesRead,
+    tags=["identity: me"],
+    summary="重新生成恢复码（需当前密码；旧恢复码全部作废）",
+    responses=PROBLEMS,
+)
+def regenerate_recovery_codes(
+    body: schemas.RecoveryCodesCreate, session: SessionDep, actor: ActorDep, response: Response
+) -> schemas.RecoveryCodesRead:
+    codes = recovery.regenerate_recovery_codes(session, actor, body.password)
+    response.headers.update(NO_STORE)
+    return schemas.RecoveryCodesRead(recovery_codes=codes)
+
+
+def _consent_read(c: oidc_svc.ConsentRead) -> schemas.ConsentRead:
+    return schemas.ConsentRead(
+        client_id=c.client_id,
+        client_name=c.client_name,
+        scopes=[
+            schemas.ScopeRead(scope=i.scope, label=i.label, description=i.description, sensitive=i.sensitive)
+            for i in c.items
+        ],
+        updated_at=c.updated_at,
+    )
+
+
+@router.get(
+    "/me/consents",
+    response_model=list[schemas.ConsentRead],
+    tags=["identity: me"],
+    summary="我授权过的接入系统（记住的授权同意）",
+    responses=PROBLEMS,
+)
+def my_consents(session: SessionDep, actor: ActorDep) -> list[schemas.ConsentRead]:
+    return [_consent_read(c) for c in oidc_svc.list_consents(session, actor)]
+
+
+@router.delete(
+    "/me/consents/{client_id}",
+    dependencies=[CookieCsrf],
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["identity: me"],
+    summary="撤销对一个接入系统的授权（其持有的本人令牌一并吊销）",
+    responses={**PROBLEMS, 404: {"description": "没有对该系统的授权"}},
+)
+def revoke_my_consent(client_id: str, session: SessionDep, actor: ActorDep) -> Response:
+    oidc_svc.revoke_consent(session, actor, client_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

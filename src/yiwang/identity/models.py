@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, UTCDateTime
@@ -66,6 +66,9 @@ class Account(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when an administrator hands out a temporary password: no session or token is issued until
+    # the person has chosen their own.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     department_id: Mapped[int | None] = mapped_column(ForeignKey("identity_org_unit.id"), index=True)
     title: Mapped[str] = mapped_column(String(50), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -124,7 +127,8 @@ class WebSession(Base):
 
 
 class PendingLogin(Base):
-    """The first factor passed and the second factor (TOTP) still owed."""
+    """The password passed and a step still owed: the second factor (stage "otp") or, after an
+    administrator's reset, a new password of the person's own (stage "password")."""
 
     __tablename__ = "identity_pending_login"
 
@@ -134,6 +138,10 @@ class PendingLogin(Base):
     next_url: Mapped[str] = mapped_column(String(500), default="/")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage: Mapped[str] = mapped_column(String(16), default="otp", server_default="otp")
+    # What the person has proved so far ("pwd", "pwd+otp"), carried into the session.
+    methods: Mapped[str] = mapped_column(String(32), default="pwd", server_default="pwd")
+    ip: Mapped[str | None] = mapped_column(String(64))
 
 
 class AccessToken(Base):
@@ -173,6 +181,8 @@ class OidcClient(Base):
     allowed_scopes: Mapped[str] = mapped_column(String(500), default="openid profile")
     is_confidential: Mapped[bool] = mapped_column(Boolean, default=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A first-party system the operator vouches for: people are not asked to consent (audited).
+    pre_consented: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[int | None] = mapped_column(Integer)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -208,3 +218,78 @@ class SigningKey(Base):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LoginThrottle(Base):
+    """Failures counted per source address, per account and per (account, source), shared by every
+    worker through the database. Keys are SM3 digests: no citizen ID or address is stored in clear."""
+
+    __tablename__ = "identity_login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "key_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # ip / pair / account / reg-ip / reg-id
+    scope: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    # Digest of the username alone, so an administrator's unlock can clear every source's lock.
+    subject_hash: Mapped[str] = mapped_column(String(64), index=True, default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(Base):
+    """A single-use second-factor code for when the phone is lost. Only a keyed SM3 digest is kept."""
+
+    __tablename__ = "identity_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("identity_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PendingRegistration(Base):
+    """A self-registration waiting for the one-time code sent to the phone on record. A row is made for
+    every attempt, matched or not, so the answer never tells whether a name fits a citizen ID."""
+
+    __tablename__ = "identity_pending_registration"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    citizen_id: Mapped[str] = mapped_column(String(18))
+    # False when the name and ID do not match the registry (or the ID already has an account): the
+    # code can then never be right.
+    matched: Mapped[bool] = mapped_column(Boolean, default=False)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SmsOutbox(Base):
+    """Text messages to send. The local SMS adapter stops here (the demo prints them, tests read them);
+    a gateway adapter sends and stamps `sent_at`."""
+
+    __tablename__ = "identity_sms_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OidcConsent(Base):
+    """A person's remembered consent for a relying party to receive the claims of some scopes."""
+
+    __tablename__ = "identity_oidc_consent"
+    __table_args__ = (UniqueConstraint("account_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("identity_account.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -125,6 +125,37 @@ def _authorize(request: Request, database: Any, multi: dict[str, list[str]]) -> 
         # browser session; it then sends the person back here.
         next_url = "/oidc/authorize?" + urlencode(svc.login_return_params(multi))
         return RedirectResponse("/login?" + urlencode({"next": next_url}), status_code=302, headers=NO_STORE)
+    if svc.consent_needed(database, req, cookie or ""):
+        if "none" in req.prompt:
+            return _error_redirect(svc.consent_required_error(req), issuer)
+        return _consent_page(request, database, req, multi, cookie or "")
+    return _issue_code(request, database, req, multi, cookie or "")
+
+
+def _consent_page(
+    request: Request, database: Any, req: svc.AuthorizationRequest, multi: dict[str, list[str]], cookie: str
+) -> Response:
+    """Ask the person before anything is released. The form resends the authorization request (without
+    prompt=consent, which this page satisfies) to /oidc/consent with the session's CSRF token."""
+    ws = svc.browser_session(database, cookie)
+    hidden = [(k, v) for k, vs in multi.items() if k != "prompt" for v in vs]
+    prompt = " ".join(p for p in (multi.get("prompt") or [""])[0].split() if p not in ("consent", "none"))
+    if prompt:
+        hidden.append(("prompt", prompt))
+    return _page(
+        request,
+        "identity/oidc_consent.html",
+        view=svc.consent_view(database, req),
+        hidden=hidden,
+        csrf_token=ws.csrf_token if ws else "",
+        page_title="授权确认",
+    )
+
+
+def _issue_code(
+    request: Request, database: Any, req: svc.AuthorizationRequest, multi: dict[str, list[str]], cookie: str
+) -> Response:
+    ip = client_ip(request)
     try:
         code = svc.issue_authorization_code(database, req, cookie or "", ip=ip)
     except Problem as problem:
@@ -134,8 +165,52 @@ def _authorize(request: Request, database: Any, multi: dict[str, list[str]]) -> 
                 "/login?" + urlencode({"next": next_url}), status_code=302, headers=NO_STORE
             )
         return _refusal_page(request, problem)
-    target = _with_query(req.redirect_uri, {"code": code, "state": req.state, "iss": issuer})
+    target = _with_query(req.redirect_uri, {"code": code, "state": req.state, "iss": _issuer(request)})
     return RedirectResponse(target, status_code=302, headers=NO_STORE)
+
+
+def _consent(request: Request, database: Any, multi: dict[str, list[str]]) -> Response:
+    """The consent form's answer: agree (optionally remembered) and get the code, or refuse and send
+    `access_denied` back to the client. The request is checked again in full, as on /oidc/authorize."""
+    ip = client_ip(request)
+    issuer = _issuer(request)
+    decision = (multi.pop("decision", None) or [""])[0]
+    remember = (multi.pop("remember", None) or [""])[0] == "1"
+    csrf = (multi.pop("csrf_token", None) or [""])[0]
+    try:
+        req = svc.check_authorization_request(database, multi, ip=ip)
+    except svc.UnsafeRedirect as problem:
+        return _refusal_page(request, problem)
+    except svc.AuthorizeError as error:
+        return _error_redirect(error, issuer)
+    cookie = _cookie(request) or ""
+    ws = svc.browser_session(database, cookie)
+    if ws is None or svc.needs_login(req, ws):
+        next_url = "/oidc/authorize?" + urlencode(svc.login_return_params(multi))
+        return RedirectResponse("/login?" + urlencode({"next": next_url}), status_code=303, headers=NO_STORE)
+    if decision not in ("allow", "deny") or not svc.check_csrf(database, cookie, csrf):
+        # A forged or stale form: ask again rather than act on it.
+        return _consent_page(request, database, req, multi, cookie)
+    try:
+        refused = svc.decide_consent(
+            database, req, cookie, allow=decision == "allow", remember=remember, ip=ip
+        )
+    except Problem as problem:
+        return _refusal_page(request, problem)
+    if refused is not None:
+        target = _with_query(
+            refused.redirect_uri,
+            {
+                "error": refused.error,
+                "error_description": refused.description,
+                "state": refused.state,
+                "iss": issuer,
+            },
+        )
+        return RedirectResponse(target, status_code=303, headers=NO_STORE)
+    response = _issue_code(request, database, req, multi, cookie)
+    response.status_code = 303 if response.status_code == 302 else response.status_code
+    return response
 
 
 def _error_redirect(error: svc.AuthorizeError, issuer: str) -> RedirectResponse:
@@ -155,6 +230,12 @@ def authorize_get(request: Request, database: DatabaseDep) -> Response:
 async def authorize_post(request: Request, database: DatabaseDep) -> Response:
     multi = await _params(request)
     return await run_in_threadpool(_authorize, request, database, multi)
+
+
+@router.post("/oidc/consent", summary="授权确认（同意或拒绝向接入系统提供信息）", response_class=HTMLResponse)
+async def consent_post(request: Request, database: DatabaseDep) -> Response:
+    multi = await _params(request)
+    return await run_in_threadpool(_consent, request, database, multi)
 
 
 # ---- token endpoint ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,10 +28,19 @@ from starlette.routing import Match
 from yiwang.core.crypto import hmac_sm3
 from yiwang.core.db import Database
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep, client_ip
-from yiwang.core.errors import FieldError, Forbidden, Invalid, Locked, Problem, Unauthenticated
+from yiwang.core.errors import (
+    FieldError,
+    Forbidden,
+    Invalid,
+    Locked,
+    Problem,
+    TooManyRequests,
+    Unauthenticated,
+)
 from yiwang.core.security import ANONYMOUS, Actor, ActorKind, require_authenticated
 from yiwang.identity.schemas import end_of_local_day
-from yiwang.identity.service import accounts, auth, enterprise
+from yiwang.identity.service import accounts, auth, enterprise, recovery, registration
+from yiwang.identity.service import oidc as oidc_svc
 from yiwang.identity.service.tokens import new_secret
 from yiwang.settings import get_settings
 from yiwang.web import page_context, safe_next, templates
@@ -40,6 +49,7 @@ router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "yiwang_csrf"
 PENDING_COOKIE = "yiwang_pending_login"
+REGISTRATION_COOKIE = "yiwang_registration"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 __all__ = ["csrf_token", "render", "require_csrf", "router"]
@@ -133,6 +143,8 @@ class NavItem:
 DONE_MESSAGES = {
     "logged-out": "您已安全退出。",
     "registered": "注册成功，已为您登录。",
+    "password-set": "新密码已设置，已为您登录。",
+    "consent-revoked": "已撤销对该系统的授权，它持有的登录凭证已全部作废。",
     "session-revoked": "已退出该会话。",
     "password-changed": "密码已修改。其他设备上的登录已全部退出。",
     "totp-enabled": "双因素认证已开启。以后登录时，输入密码后还需输入手机上的动态验证码。",
@@ -283,6 +295,7 @@ def _login_page(
     errors: list[FieldError] | None = None,
     status_code: int = 200,
     signed_in_as: str = "",
+    asking_system: str = "",
 ) -> HTMLResponse:
     tabs = [
         {
@@ -305,22 +318,41 @@ def _login_page(
         form=form or {},
         errors=errors,
         signed_in_as=signed_in_as,
+        asking_system=asking_system,
         can_register=_route_exists(request, "/register"),
         max_failures=get_settings().login_max_failures,
         lock_minutes=get_settings().login_lock_minutes,
     )
 
 
+def _asking_system(database: Database, next_url: str) -> str:
+    """The name of the system whose sign-in brought the person here (from /oidc/authorize), or ""."""
+    parts = urlsplit(next_url)
+    if parts.path != "/oidc/authorize":
+        return ""
+    client_id = (parse_qs(parts.query).get("client_id") or [""])[0]
+    with database.session() as s:
+        return oidc_svc.client_display_name(s, client_id) or ""
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(
     request: Request,
     actor: ActorDep,
+    database: DatabaseDep,
     next_: Annotated[str, Query(alias="next")] = "/",
     as_: Annotated[str, Query(alias="as")] = "citizen",
 ) -> HTMLResponse:
     login_as = as_ if as_ in LOGIN_TABS else "citizen"
     signed_in_as = actor.label() if actor.is_authenticated else ""
-    return _login_page(request, login_as=login_as, next_url=safe_next(next_), signed_in_as=signed_in_as)
+    next_url = safe_next(next_)
+    return _login_page(
+        request,
+        login_as=login_as,
+        next_url=next_url,
+        signed_in_as=signed_in_as,
+        asking_system=_asking_system(database, next_url),
+    )
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -343,7 +375,13 @@ def login_submit(
 
     def again(errors: list[FieldError], status_code: int) -> HTMLResponse:
         return _login_page(
-            request, login_as=login_as, next_url=next_url, form=form, errors=errors, status_code=status_code
+            request,
+            login_as=login_as,
+            next_url=next_url,
+            form=form,
+            errors=errors,
+            status_code=status_code,
+            asking_system=_asking_system(database, next_url),
         )
 
     if not _anonymous_ok(request, csrf_token):
@@ -371,10 +409,10 @@ def login_submit(
             user_agent=request.headers.get("user-agent"),
         )
     except Problem as problem:
-        field = "" if isinstance(problem, Locked) else "username"
+        field = "" if isinstance(problem, Locked | TooManyRequests) else "username"
         return again(_page_errors(problem, field), problem.status)
     if result.pending_token:
-        response = _redirect("/login/otp")
+        response = _redirect("/login/otp" if result.stage == "otp" else "/login/password")
         response.set_cookie(
             PENDING_COOKIE,
             result.pending_token,
@@ -435,8 +473,10 @@ def otp_submit(
     code = otp.strip().replace(" ", "")
     if not code:
         return again([FieldError("otp", "请输入动态验证码")], 422)
-    if not (code.isascii() and code.isdigit() and len(code) == 6):
-        return again([FieldError("otp", "动态验证码是 6 位数字")], 422)
+    if not (code.isascii() and code.isdigit() and len(code) == 6) and not recovery.looks_like_recovery_code(
+        code
+    ):
+        return again([FieldError("otp", "动态验证码是 6 位数字；恢复码是 10 位字母和数字")], 422)
     next_url = safe_next(auth.pending_login_next(database, pending))
     try:
         result = auth.complete_second_factor(
@@ -446,12 +486,71 @@ def otp_submit(
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
         )
-    except Locked as problem:
+    except (Locked, TooManyRequests) as problem:
         return again(_page_errors(problem), problem.status, expired=True)
     except Unauthenticated as problem:
         expired = "超时" in problem.detail
         return again(_page_errors(problem, "" if expired else "otp"), problem.status, expired=expired)
+    if result.stage == "password":
+        return _redirect("/login/password")
     return _signed_in(request, database, result, next_url)
+
+
+@router.get("/login/password", response_class=HTMLResponse)
+def new_password_form(request: Request, database: DatabaseDep) -> Response:
+    """After an administrator's reset: the person chooses their own password before any session."""
+    pending = request.cookies.get(PENDING_COOKIE, "")
+    if auth.pending_login_stage(database, pending) != "password":
+        return _redirect("/login")
+    return render(
+        request, "identity/login_password.html", page_title="设置新密码", login_csrf=_anonymous_token(request)
+    )
+
+
+@router.post("/login/password", response_class=HTMLResponse)
+def new_password_submit(
+    request: Request,
+    database: DatabaseDep,
+    new_password: Annotated[str, Form(max_length=128)] = "",
+    new_password_confirm: Annotated[str, Form(max_length=128)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    pending = request.cookies.get(PENDING_COOKIE, "")
+    if not pending:
+        return _redirect("/login")
+
+    def again(errors: list[FieldError], status_code: int, expired: bool = False) -> HTMLResponse:
+        return render(
+            request,
+            "identity/login_password.html",
+            status_code=status_code,
+            page_title="设置新密码",
+            login_csrf=_anonymous_token(request),
+            errors=errors,
+            expired=expired,
+        )
+
+    if not _anonymous_ok(request, csrf_token):
+        return again([FieldError("", "页面已过期，请重新输入新密码。")], 403)
+    if not new_password:
+        return again([FieldError("new_password", "请输入新密码")], 422)
+    if new_password != new_password_confirm:
+        return again([FieldError("new_password_confirm", "两次输入的新密码不一致")], 422)
+    next_url = safe_next(auth.pending_login_next(database, pending))
+    try:
+        result = auth.complete_password_change(
+            database,
+            pending_token=pending,
+            new_password=new_password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+    except Unauthenticated as problem:
+        return again(_page_errors(problem), problem.status, expired=True)
+    except Problem as problem:
+        return again(_page_errors(problem, "new_password"), problem.status)
+    sep = "&" if "?" in next_url else "?"
+    return _signed_in(request, database, result, next_url if next_url != "/" else f"/{sep}done=password-set")
 
 
 @router.post("/logout")
@@ -490,13 +589,10 @@ def register_submit(
     database: DatabaseDep,
     name: Annotated[str, Form(max_length=64)] = "",
     citizen_id: Annotated[str, Form(max_length=32)] = "",
-    phone: Annotated[str, Form(max_length=20)] = "",
-    password: Annotated[str, Form(max_length=128)] = "",
-    password_confirm: Annotated[str, Form(max_length=128)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    # The new account is committed before the login that follows, in its own transaction.
-    form = {"name": name.strip(), "citizen_id": citizen_id.strip(), "phone": phone.strip()}
+    """Step 1: name and citizen ID. The answer is the same whether they match the registry or not."""
+    form = {"name": name.strip(), "citizen_id": citizen_id.strip()}
 
     def again(errors: list[FieldError], status_code: int) -> HTMLResponse:
         return render(
@@ -510,36 +606,96 @@ def register_submit(
         )
 
     if not _anonymous_ok(request, csrf_token):
-        return again([FieldError("", "页面已过期，请重新输入密码后提交。")], 403)
+        return again([FieldError("", "页面已过期，请重新提交。")], 403)
     errors = []
     if not name.strip():
         errors.append(FieldError("name", "请输入姓名"))
     if not citizen_id.strip():
         errors.append(FieldError("citizen_id", "请输入身份证号码"))
+    if errors:
+        return again(errors, 422)
+    try:
+        started = registration.start_registration(
+            database, citizen_id=citizen_id, name=name, ip=client_ip(request)
+        )
+    except Problem as problem:
+        return again(
+            _page_errors(problem, "" if isinstance(problem, TooManyRequests) else "citizen_id"),
+            problem.status,
+        )
+    response = _redirect("/register/verify")
+    response.set_cookie(
+        REGISTRATION_COOKIE,
+        started.token,
+        max_age=started.expires_in,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/register",
+    )
+    return response
+
+
+def _verify_page(
+    request: Request, *, errors: list[FieldError] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "identity/register_verify.html",
+        status_code=status_code,
+        page_title="输入短信验证码",
+        login_csrf=_anonymous_token(request),
+        sent=registration.CODE_SENT,
+        errors=errors,
+    )
+
+
+@router.get("/register/verify", response_class=HTMLResponse)
+def register_verify_form(request: Request) -> Response:
+    if not request.cookies.get(REGISTRATION_COOKIE):
+        return _redirect("/register")
+    return _verify_page(request)
+
+
+@router.post("/register/verify", response_class=HTMLResponse)
+def register_verify_submit(
+    request: Request,
+    database: DatabaseDep,
+    code: Annotated[str, Form(max_length=16)] = "",
+    password: Annotated[str, Form(max_length=128)] = "",
+    password_confirm: Annotated[str, Form(max_length=128)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Step 2: the code sent to the phone on record, and the password; then the person is signed in."""
+    token = request.cookies.get(REGISTRATION_COOKIE, "")
+    if not token:
+        return _redirect("/register")
+    if not _anonymous_ok(request, csrf_token):
+        return _verify_page(request, errors=[FieldError("", "页面已过期，请重新提交。")], status_code=403)
+    errors = []
+    if not code.strip():
+        errors.append(FieldError("code", "请输入短信验证码"))
     if not password:
         errors.append(FieldError("password", "请设置密码"))
     elif password != password_confirm:
         errors.append(FieldError("password_confirm", "两次输入的密码不一致"))
     if errors:
-        return again(errors, 422)
+        return _verify_page(request, errors=errors, status_code=422)
     ip = client_ip(request)
     try:
-        with database.session() as s:
-            account = accounts.register_citizen(
-                s,
-                ANONYMOUS.with_request(ip),
-                citizen_id=citizen_id,
-                name=name,
-                password=password,
-                phone=phone,
-            )
-            username = account.username
+        done = registration.confirm_registration(database, token=token, code=code, password=password, ip=ip)
     except Problem as problem:
-        return again(_page_errors(problem, "citizen_id"), problem.status)
+        return _verify_page(request, errors=_page_errors(problem, "code"), status_code=problem.status)
     result = auth.begin_login(
-        database, username=username, password=password, ip=ip, user_agent=request.headers.get("user-agent")
+        database,
+        username=done.username,
+        password=password,
+        ip=ip,
+        user_agent=request.headers.get("user-agent"),
     )
-    return _signed_in(request, database, result, "/?done=registered")
+    response = _signed_in(request, database, result, "/?done=registered")
+    response.delete_cookie(REGISTRATION_COOKIE, path="/register")
+    return response
 
 
 # ---- home ----------------------------------------------------------------------------------------
@@ -638,7 +794,23 @@ def me(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
         enterprises=enterprise.my_enterprises(session, actor),
         sessions=_sessions_view(session, actor),
         data_use_url=_data_use_url(request, actor),
+        consents=oidc_svc.list_consents(session, actor),
+        recovery_left=recovery.recovery_codes_left(session, actor.account_id or 0),
     )
+
+
+@router.post("/me/authorised/{client_id}/revoke")
+def revoke_consent(
+    request: Request,
+    client_id: str,
+    session: SessionDep,
+    actor: ActorDep,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    require_authenticated(actor)
+    require_csrf(request, csrf_token)
+    oidc_svc.revoke_consent(session, actor, client_id)
+    return _redirect("/me?done=consent-revoked#authorised")
 
 
 @router.post("/me/sessions/{session_id}/revoke")
@@ -784,12 +956,67 @@ def totp_confirm(
             status_code=422,
         )
     try:
-        auth.confirm_totp(session, actor, otp)
+        codes = auth.confirm_totp(session, actor, otp)
     except Problem as problem:
         return _totp_page(
             request, session, actor, errors=_page_errors(problem, "otp"), status_code=problem.status
         )
-    return _redirect("/me?done=totp-enabled")
+    if not codes:
+        return _redirect("/me?done=totp-enabled")
+    return _recovery_page(request, session, actor, codes=codes, just_enabled=True)
+
+
+def _recovery_page(
+    request: Request,
+    session: Any,
+    actor: Actor,
+    *,
+    codes: list[str] | None = None,
+    just_enabled: bool = False,
+    errors: list[FieldError] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "identity/recovery_codes.html",
+        status_code=status_code,
+        page_title="恢复码",
+        profile=accounts.my_profile(session, actor),
+        codes=codes or [],
+        just_enabled=just_enabled,
+        left=recovery.recovery_codes_left(session, actor.account_id or 0),
+        errors=errors,
+    )
+
+
+@router.get("/me/recovery-codes", response_class=HTMLResponse)
+def recovery_codes_page(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
+    require_authenticated(actor)
+    return _recovery_page(request, session, actor)
+
+
+@router.post("/me/recovery-codes", response_class=HTMLResponse)
+def recovery_codes_regenerate(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    password: Annotated[str, Form(max_length=128)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    require_authenticated(actor)
+    require_csrf(request, csrf_token)
+    if not password:
+        return _recovery_page(
+            request, session, actor, errors=[FieldError("password", "请输入密码")], status_code=422
+        )
+    try:
+        codes = recovery.regenerate_recovery_codes(session, actor, password)
+    except Problem as problem:
+        session.rollback()
+        return _recovery_page(
+            request, session, actor, errors=_page_errors(problem, "password"), status_code=problem.status
+        )
+    return _recovery_page(request, session, actor, codes=codes)
 
 
 @router.post("/me/totp/disable", response_class=HTMLResponse)

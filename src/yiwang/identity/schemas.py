@@ -19,8 +19,13 @@ class LoginCreate(BaseModel):
 
     username: str = Field("", max_length=64, description="用户名（个人用户为身份证号码）")
     password: str = Field("", max_length=128)
-    otp: str | None = Field(None, max_length=16, description="6 位动态验证码（开启双因素认证时必填）")
+    otp: str | None = Field(
+        None, max_length=16, description="6 位动态验证码或 10 位恢复码（开启双因素认证时必填）"
+    )
     on_behalf_of: str | None = Field(None, max_length=32, description="代表企业办事时填写统一社会信用代码")
+    new_password: str | None = Field(
+        None, max_length=128, description="管理员重置密码后首次登录时必填：本人设置的新密码"
+    )
 
 
 class TokenRead(BaseModel):
@@ -33,14 +38,29 @@ class TokenRead(BaseModel):
 
 
 class RegisterCreate(BaseModel):
-    """Self-registration of a natural person, checked against the population registry (实名)."""
+    """Self-registration, step 1: name and citizen ID. A code goes to the phone on record only when
+    they match the population registry; the answer is the same either way."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64, description="姓名，与身份证一致")
     citizen_id: str = Field(min_length=1, max_length=32, description="18 位居民身份证号码")
+
+
+class RegistrationStartedRead(BaseModel):
+    registration_id: str = Field(description="第 2 步提交时带上")
+    expires_in: int = Field(description="有效期（秒）")
+    detail: str
+
+
+class RegisterConfirm(BaseModel):
+    """Self-registration, step 2: the SMS code and the password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registration_id: str = Field(min_length=1, max_length=100)
+    code: str = Field(min_length=1, max_length=16, description="短信验证码（6 位数字）")
     password: str = Field(min_length=1, max_length=128)
-    phone: str | None = Field(None, max_length=20, description="手机号码（可选，11 位）")
 
 
 class AccountRead(BaseModel):
@@ -129,6 +149,36 @@ class TotpDisable(BaseModel):
 
 class TotpStatusRead(BaseModel):
     totp_enabled: bool
+
+
+class TotpEnabledRead(TotpStatusRead):
+    recovery_codes: list[str] = Field(
+        default_factory=list, description="恢复码，只返回这一次（每个可代替动态验证码使用一次）"
+    )
+
+
+class RecoveryCodesCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=128, description="当前密码")
+
+
+class RecoveryCodesRead(BaseModel):
+    recovery_codes: list[str] = Field(description="新的恢复码，只返回这一次；旧的全部作废")
+
+
+class ScopeRead(BaseModel):
+    scope: str
+    label: str = Field(description="中文名称")
+    description: str
+    sensitive: bool
+
+
+class ConsentRead(BaseModel):
+    client_id: str
+    client_name: str
+    scopes: list[ScopeRead]
+    updated_at: datetime
 
 
 class MessageRead(BaseModel):

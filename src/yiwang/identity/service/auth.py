@@ -6,23 +6,36 @@ audited even though the request that made it ends in a refusal (whose transactio
 
 from __future__ import annotations
 
+import hmac
 import io
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 import segno
 from fastapi import Request
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from yiwang.core import audit, clock
 from yiwang.core.crypto import open_secret, seal_secret
 from yiwang.core.db import Database
-from yiwang.core.errors import FieldError, Forbidden, Invalid, Locked, NotFound, Problem, Unauthenticated
+from yiwang.core.errors import (
+    FieldError,
+    Forbidden,
+    Invalid,
+    Locked,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    Unauthenticated,
+)
 from yiwang.core.ids import validate_credit_code
 from yiwang.core.security import ANONYMOUS, Actor, ActorKind, require_authenticated
 from yiwang.identity.models import AccessToken, Account, OidcClient, PendingLogin, WebSession
+from yiwang.identity.service import recovery, throttle
 from yiwang.identity.service.accounts import build_actor, find_account, get_account
 from yiwang.identity.service.enterprise import can_act_for, enterprises_for
 from yiwang.identity.service.passwords import (
@@ -47,6 +60,12 @@ class OtpRequired(Problem):
     default_title = "需要输入动态验证码"
 
 
+class PasswordChangeRequired(Problem):
+    default_status = 403
+    default_slug = "password-change-required"
+    default_title = "需要先修改密码"
+
+
 @dataclass(frozen=True)
 class LoginResult:
     account_id: int
@@ -54,6 +73,8 @@ class LoginResult:
     # Set when a second factor is still owed; the caller asks for the code and calls
     # `complete_second_factor` with this token.
     pending_token: str | None = None
+    # What the pending login still owes: "otp" (second factor) or "password" (a new password).
+    stage: str | None = None
     session_token: str | None = None
     csrf_token: str | None = None
     access_token: str | None = None
@@ -72,41 +93,43 @@ def _refuse(
 
 
 def check_password(db: Database, username: str, password: str, ip: str | None) -> int:
-    """First factor. Returns the account id, or raises after counting the failure (and locking the
-    account after `login_max_failures` failures in a row)."""
-    username = (username or "").strip()
-    if len(username) == 18 and username[:17].isdigit():
-        username = username.upper()  # citizen IDs are usernames; "x" and "X" are the same check digit
+    """First factor. Returns the account id, or raises after counting the failure.
+
+    An unknown username and a wrong password get the same answer, count the same and cost the same
+    Argon2id hash. Failures are counted per source address, per username and per (username, source)
+    (`throttle`): the lock-out after `login_max_failures` applies to that source only, so nobody can
+    lock a citizen out of their account by typing their ID. A deactivated account is named only to
+    someone who knows its password."""
+    username = throttle.normalise_username(username)
     if not username or not password:
         raise Invalid(
             detail="请输入用户名和密码",
             errors=_blank_errors(username, password),
         )
-    now = clock.now()
     with db.session() as s:
-        account = find_account(s, username)
-        if account is None:
-            verify_password(None, password)  # equal time for unknown users
-            problem: Problem | None = Unauthenticated(detail=BAD_CREDENTIALS)
-            reason = "unknown-user"
-        elif not account.is_active:
-            verify_password(None, password)
-            problem, reason = Unauthenticated(detail="该账号已停用，请联系管理员"), "inactive"
-        elif account.locked_until is not None and account.locked_until > now:
-            problem, reason = _locked(account), "locked"
-        elif not verify_password(account.password_hash, password):
-            problem = _count_failure(account, BAD_CREDENTIALS)
-            reason = "locked-now" if isinstance(problem, Locked) else "bad-password"
-        else:
-            problem, reason = None, ""
-            # With a second factor owed, failures keep counting until the code is right too:
-            # otherwise each correct password would reset the count and the 6-digit code could be
-            # guessed without end.
-            if not account.totp_enabled:
-                account.failed_logins = 0
-            if needs_rehash(account.password_hash):
-                account.password_hash = hash_password(password)
-            account_id = account.id
+        problem: Problem | None = _throttle_gate(s, username, ip)
+        reason = "throttled"
+        if problem is None:
+            account = find_account(s, username)
+            right = verify_password(account.password_hash if account else None, password)
+            if account is None or not right:
+                problem = _count_failure(s, username, ip, BAD_CREDENTIALS)
+                reason = "unknown-user" if account is None else "bad-password"
+                if isinstance(problem, Locked):
+                    reason = "locked-now"
+            elif not account.is_active:
+                problem, reason = Unauthenticated(detail="该账号已停用，请联系管理员"), "inactive"
+            else:
+                # With a second factor owed, failures keep counting until the code is right too:
+                # otherwise each correct password would reset the count and the 6-digit code could be
+                # guessed without end.
+                if not account.totp_enabled:
+                    _clear_failures(s, account, ip)
+                if needs_rehash(account.password_hash):
+                    account.password_hash = hash_password(password)
+                account_id = account.id
+        if problem is not None and secrets.randbelow(50) == 0:
+            throttle.purge_stale(s)  # now and then, so the counters stay a small table
     if problem is not None:
         raise _refuse(db, ip, "identity.login", username, reason, problem)
     return account_id
@@ -121,24 +144,77 @@ def _blank_errors(username: str, password: str) -> list[FieldError]:
     return errs
 
 
-def _count_failure(account: Account, message: str) -> Problem:
-    """Count one failed factor; lock the account after `login_max_failures` in a row."""
-    settings = get_settings()
-    account.failed_logins += 1
-    if account.failed_logins >= settings.login_max_failures:
-        account.locked_until = clock.now() + timedelta(minutes=settings.login_lock_minutes)
-        account.failed_logins = 0
-        return _locked(account)
-    left = settings.login_max_failures - account.failed_logins
-    return Unauthenticated(
-        detail=f"{message}，再错 {left} 次账号将临时锁定", extra={"remaining_attempts": left}
+def _known_source(s: Session, username: str, ip: str | None) -> bool:
+    """Whether this account signed in from this source address in the last 90 days (its own browser
+    at home or at the office): such a source is not slowed down by failures from elsewhere."""
+    if not ip:
+        return False
+    return (
+        s.scalar(
+            select(WebSession.id)
+            .join(Account, Account.id == WebSession.account_id)
+            .where(
+                Account.username == username,
+                WebSession.ip == ip,
+                WebSession.created_at > clock.now() - timedelta(days=90),
+            )
+            .limit(1)
+        )
+        is not None
     )
 
 
-def _locked(account: Account) -> Locked:
-    until = clock.to_local(account.locked_until) if account.locked_until else None
-    when = until.strftime("%H:%M") if until else "稍后"
-    return Locked(detail=f"密码错误次数过多，账号已临时锁定，请于 {when} 后再试或联系管理员")
+def _throttle_gate(s: Session, username: str, ip: str | None) -> Problem | None:
+    """The refusal owed before any password is checked, or None."""
+    until = throttle.blocked_until(s, "ip", ip=ip)
+    if until is not None:
+        return TooManyRequests(
+            detail=f"来自您所在网络的登录失败次数过多，请于 {throttle.local_time(until)} 后再试",
+            extra={"retry_after": throttle.retry_after(until)},
+        )
+    until = throttle.blocked_until(s, "pair", username=username, ip=ip)
+    if until is not None:
+        return _locked(until)
+    until = throttle.blocked_until(s, "account", username=username)
+    if until is not None and not _known_source(s, username, ip):
+        return TooManyRequests(
+            detail=(
+                f"该账号近期登录失败次数过多，为保护账号，请于 {throttle.local_time(until)} 后再试；"
+                "在您以前登录过的设备和网络上可以照常登录"
+            ),
+            extra={"retry_after": throttle.retry_after(until)},
+        )
+    return None
+
+
+def _count_failure(s: Session, username: str, ip: str | None, message: str) -> Problem:
+    """Count one failed factor for `username` (existing or not) from `ip`."""
+    throttle.count(s, "ip", ip=ip)
+    throttle.count(s, "account", username=username)
+    failures, until = throttle.count(s, "pair", username=username, ip=ip)
+    account = find_account(s, username)
+    if account is not None:
+        # Shown on the admin console; the lock itself lives in the throttle (per source).
+        account.failed_logins += 1
+        if until is not None:
+            account.locked_until = until
+    if until is not None:
+        return _locked(until)
+    left = max(get_settings().login_max_failures - failures, 1)
+    return Unauthenticated(detail=f"{message}，再错 {left} 次将临时锁定", extra={"remaining_attempts": left})
+
+
+def _clear_failures(s: Session, account: Account, ip: str | None) -> None:
+    account.failed_logins = 0
+    throttle.clear(s, "pair", username=account.username, ip=ip)
+
+
+def _locked(until: datetime | None) -> Locked:
+    when = throttle.local_time(until) if until else "稍后"
+    return Locked(
+        detail=f"密码错误次数过多，该账号在本设备上已临时锁定，请于 {when} 后再试，或联系管理员解锁",
+        extra={"retry_after": throttle.retry_after(until)} if until else {},
+    )
 
 
 def _normalise_credit_code(on_behalf_of: str | None) -> str | None:
@@ -183,25 +259,43 @@ def begin_login(
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> LoginResult:
-    """Page login, first step: a session if no second factor is set up, else a pending login."""
+    """Page login, first step: a session, or a pending login when a second factor or a new password
+    (after an administrator's reset) is still owed (`LoginResult.stage`)."""
     on_behalf_of = _normalise_credit_code(on_behalf_of)
     account_id = check_password(db, username, password, ip)
     _check_enterprise(db, account_id, on_behalf_of, ip)
     with db.session() as s:
         account = get_account(s, account_id)
         if account.totp_enabled:
-            token = new_secret()
-            s.add(
-                PendingLogin(
-                    id=digest(token),
-                    account_id=account.id,
-                    on_behalf_of=on_behalf_of or None,
-                    next_url=next_url,
-                    expires_at=clock.now() + PENDING_LOGIN_TTL,
-                )
-            )
-            return LoginResult(account_id=account.id, actor=build_actor(s, account), pending_token=token)
+            return _pending(s, account, "otp", "pwd", on_behalf_of, next_url, ip)
+        if account.must_change_password:
+            return _pending(s, account, "password", "pwd", on_behalf_of, next_url, ip)
         return _open_session(s, account, on_behalf_of or None, "pwd", ip, user_agent)
+
+
+def _pending(
+    s: Session,
+    account: Account,
+    stage: str,
+    methods: str,
+    on_behalf_of: str | None,
+    next_url: str,
+    ip: str | None,
+) -> LoginResult:
+    token = new_secret()
+    s.add(
+        PendingLogin(
+            id=digest(token),
+            account_id=account.id,
+            on_behalf_of=on_behalf_of or None,
+            next_url=next_url,
+            expires_at=clock.now() + PENDING_LOGIN_TTL,
+            stage=stage,
+            methods=methods,
+            ip=ip,
+        )
+    )
+    return LoginResult(account_id=account.id, actor=build_actor(s, account), pending_token=token, stage=stage)
 
 
 def pending_login_next(db: Database, pending_token: str) -> str:
@@ -210,30 +304,92 @@ def pending_login_next(db: Database, pending_token: str) -> str:
         return pending.next_url if pending else "/"
 
 
-def complete_second_factor(
-    db: Database, *, pending_token: str, code: str, ip: str | None = None, user_agent: str | None = None
-) -> LoginResult:
+def pending_login_stage(db: Database, pending_token: str) -> str | None:
+    """The step a pending login still owes ("otp" or "password"), or None if it is gone or expired."""
     with db.session() as s:
         pending = s.get(PendingLogin, digest(pending_token or ""))
         if pending is None or pending.expires_at <= clock.now():
+            return None
+        return pending.stage
+
+
+def complete_second_factor(
+    db: Database, *, pending_token: str, code: str, ip: str | None = None, user_agent: str | None = None
+) -> LoginResult:
+    """Second step: a TOTP code or a recovery code. Opens the session, or moves on to the new-password
+    step when an administrator's reset left one owed."""
+    with db.session() as s:
+        pending = s.get(PendingLogin, digest(pending_token or ""))
+        if pending is None or pending.expires_at <= clock.now() or pending.stage != "otp":
             raise Unauthenticated(detail="登录已超时，请重新输入用户名和密码")
         account = get_account(s, pending.account_id)
-        if account.locked_until is not None and account.locked_until > clock.now():
+        gate = _throttle_gate(s, account.username, ip)
+        if gate is not None:
             s.delete(pending)
-            problem: Problem = _locked(account)
+            problem: Problem = gate
         elif not account.is_active:
             s.delete(pending)
             problem = Unauthenticated(detail="该账号已停用，请联系管理员")
-        elif _verify_totp(account, code):
+        elif _second_factor(s, account, code):
+            _clear_failures(s, account, ip)
+            if account.must_change_password:
+                pending.stage, pending.methods = "password", "pwd+otp"
+                pending.expires_at = clock.now() + PENDING_LOGIN_TTL
+                return LoginResult(
+                    account_id=account.id,
+                    actor=build_actor(s, account),
+                    pending_token=pending_token,
+                    stage="password",
+                )
             s.delete(pending)
             return _open_session(s, account, pending.on_behalf_of, "pwd+otp", ip, user_agent)
         else:
             pending.attempts += 1
-            problem = _count_failure(account, BAD_OTP)
+            problem = _count_failure(s, account.username, ip, BAD_OTP)
             if pending.attempts >= MAX_OTP_ATTEMPTS or isinstance(problem, Locked):
                 s.delete(pending)
         username = account.username
     raise _refuse(db, ip, "identity.login.otp", username, "bad-otp", problem)
+
+
+def complete_password_change(
+    db: Database,
+    *,
+    pending_token: str,
+    new_password: str,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> LoginResult:
+    """Last step after an administrator's reset: the person sets their own password; then the session."""
+    with db.session() as s:
+        pending = s.get(PendingLogin, digest(pending_token or ""))
+        if pending is None or pending.expires_at <= clock.now() or pending.stage != "password":
+            raise Unauthenticated(detail="登录已超时，请重新输入用户名和密码")
+        account = get_account(s, pending.account_id)
+        if not account.is_active:
+            s.delete(pending)
+            raise Unauthenticated(detail="该账号已停用，请联系管理员")
+        _set_own_password(s, account, new_password, "new_password")
+        s.delete(pending)
+        result = _open_session(s, account, pending.on_behalf_of, pending.methods, ip, user_agent)
+        audit.append(
+            s,
+            result.actor,
+            "identity.password.change",
+            object_type="account",
+            object_id=str(account.id),
+            detail={"after": "admin-reset"},
+        )
+        return result
+
+
+def _set_own_password(s: Session, account: Account, new_password: str, field: str) -> None:
+    """Replace an administrator's temporary password with one the person chose."""
+    check_password_policy(new_password, field)
+    if verify_password(account.password_hash, new_password):
+        raise Invalid.on(field, "新密码不能与管理员设置的临时密码相同")
+    account.password_hash = hash_password(new_password)
+    account.must_change_password = False
 
 
 def _open_session(
@@ -284,22 +440,29 @@ def api_login(
     password: str,
     otp: str | None = None,
     on_behalf_of: str | None = None,
+    new_password: str | None = None,
     ip: str | None = None,
 ) -> LoginResult:
-    """API login for first-party apps (mobile): a bearer token in one call, the code in `otp`."""
+    """API login for first-party apps (mobile): a bearer token in one call, the code (or a recovery
+    code) in `otp`. After an administrator's reset no token is issued until `new_password` is given."""
     on_behalf_of = _normalise_credit_code(on_behalf_of)
     account_id = check_password(db, username, password, ip)
     _check_enterprise(db, account_id, on_behalf_of, ip)
     settings = get_settings()
     with db.session() as s:
         account = get_account(s, account_id)
+        if account.must_change_password and not new_password:
+            raise PasswordChangeRequired(
+                detail="您的密码是管理员设置的临时密码，请在 new_password 中提交本人的新密码后再登录",
+                errors=[FieldError("new_password", "请设置新密码")],
+            )
         methods = "pwd"
         if account.totp_enabled:
             if not otp:
                 raise OtpRequired(detail="该账号已开启双因素认证，请同时提交 otp 动态验证码")
-            if not _verify_totp(account, otp):
+            if not _second_factor(s, account, otp):
                 name = account.username
-                problem = _count_failure(account, BAD_OTP)
+                problem = _count_failure(s, account.username, ip, BAD_OTP)
                 ok = False
             else:
                 ok = True
@@ -307,6 +470,8 @@ def api_login(
         else:
             ok = True
         if ok:
+            if account.must_change_password:
+                _set_own_password(s, account, new_password or "", "new_password")
             token = issue_token(
                 s,
                 account_id=account.id,
@@ -317,7 +482,7 @@ def api_login(
                 kind="api",
             )
             account.last_login_at = clock.now()
-            account.failed_logins = 0
+            _clear_failures(s, account, ip)
             actor = build_actor(s, account, on_behalf_of=on_behalf_of or None, ip=ip)
             audit.append(
                 s,
@@ -590,27 +755,69 @@ def _totp_context(account_id: int) -> str:
     return f"identity.totp:{account_id}"
 
 
-def _verify_totp(account: Account, code: str) -> bool:
+def _verify_totp(account: Account, code: str, *, consume: bool = True) -> bool:
+    """Whether `code` is the account's TOTP for now (one step of drift either way).
+
+    A code is accepted the first time it is used: the step it belongs to is recorded with one
+    conditional UPDATE (`totp_last_step < step`), so a replay, even one racing on another worker, is
+    refused. Confirming the set-up (`consume=False`) proves the phone holds the secret and records
+    nothing: the person can sign in with the same code shown a moment later (refusing it was the
+    "fresh code refused as expired" fault)."""
     if not account.totp_secret_sealed:
         return False
     code = (code or "").strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return False
     secret = open_secret(
         get_settings().resolved_master_key(), account.totp_secret_sealed, _totp_context(account.id)
     ).decode()
     totp = pyotp.TOTP(secret)
-    now = clock.now()
-    step_now = int(now.timestamp()) // totp.interval
-    for drift in (0, -1, 1):
-        step = step_now + drift
-        if totp.at(step * totp.interval) == code:
-            # Each code works once: replaying an observed code is refused.
-            if account.totp_last_step is not None and step <= account.totp_last_step:
-                return False
-            account.totp_last_step = step
-            return True
-    return False
+    step_now = int(clock.now().timestamp()) // totp.interval
+    step = next(
+        (
+            step_now + d
+            for d in (0, -1, 1)
+            if hmac.compare_digest(totp.at((step_now + d) * totp.interval), code)
+        ),
+        None,
+    )
+    if step is None:
+        return False
+    if not consume:
+        return True
+    s = object_session(account)
+    assert s is not None
+    claimed = s.execute(
+        update(Account)
+        .where(
+            Account.id == account.id,
+            or_(Account.totp_last_step.is_(None), Account.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(account, "totp_last_step", step)
+    return True
+
+
+def _second_factor(s: Session, account: Account, code: str) -> bool:
+    """A TOTP code, or one of the account's unused recovery codes (spent by this use)."""
+    if recovery.looks_like_recovery_code(code):
+        if not recovery.use_recovery_code(s, account.id, code):
+            return False
+        actor = build_actor(s, account)
+        audit.append(
+            s,
+            actor,
+            "identity.recovery_code.use",
+            object_type="account",
+            object_id=str(account.id),
+            detail={"left": recovery.recovery_codes_left(s, account.id)},
+        )
+        return True
+    return _verify_totp(account, code)
 
 
 @dataclass(frozen=True)
@@ -652,17 +859,20 @@ def _enrolment(account: Account, secret: str) -> TotpEnrolment:
     return TotpEnrolment(secret=secret, uri=uri, qr_svg=buf.getvalue().decode())
 
 
-def confirm_totp(session: Session, actor: Actor, code: str) -> None:
+def confirm_totp(session: Session, actor: Actor, code: str) -> list[str]:
+    """Turn the second factor on; returns the recovery codes, shown this once (empty if already on)."""
     require_authenticated(actor)
     account = get_account(session, actor.account_id or 0)
     if account.totp_enabled:
-        return
+        return []
     if not account.totp_secret_sealed:
         raise Invalid.on("otp", "请先生成二维码")
-    if not _verify_totp(account, code):
+    if not _verify_totp(account, code, consume=False):
         raise Invalid.on("otp", "动态验证码不正确，请核对手机上的 6 位数字")
     account.totp_enabled = True
+    codes = recovery.generate_recovery_codes(session, account.id)
     audit.append(session, actor, "identity.totp.enable", object_type="account", object_id=str(account.id))
+    return codes
 
 
 def disable_totp(session: Session, actor: Actor, password: str, code: str) -> None:
@@ -677,6 +887,7 @@ def disable_totp(session: Session, actor: Actor, password: str, code: str) -> No
     account.totp_enabled = False
     account.totp_secret_sealed = None
     account.totp_last_step = None
+    recovery.drop_recovery_codes(session, account.id)
     audit.append(session, actor, "identity.totp.disable", object_type="account", object_id=str(account.id))
 
 
@@ -689,6 +900,7 @@ def change_password(session: Session, actor: Actor, old: str, new: str) -> None:
     if old == new:
         raise Invalid.on("new_password", "新密码不能与当前密码相同")
     account.password_hash = hash_password(new)
+    account.must_change_password = False
     now = clock.now()
     # Every other session and token of the account ends: a changed password must lock out whoever
     # might have known the old one.

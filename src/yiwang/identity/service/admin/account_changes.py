@@ -20,6 +20,7 @@ from yiwang.identity.admin_schemas import (
     TemporaryPassword,
 )
 from yiwang.identity.models import AccessToken, OrgUnit, PendingLogin, WebSession
+from yiwang.identity.service import throttle
 from yiwang.identity.service.accounts import create_staff_account, find_account, get_account, require_admin_of
 from yiwang.identity.service.admin.accounts import _detail, _is_locked
 from yiwang.identity.service.admin.common import _administered_account, require_console
@@ -77,6 +78,8 @@ def create_staff(session: Session, actor: Actor, data: StaffAccountCreate) -> St
         phone=data.phone or None,
         roles=[(g.role_code, g.org_unit_id) for g in data.roles],
     )
+    # A password someone else read out is changed at the first login (as after a reset).
+    account.must_change_password = temporary is not None
     return StaffAccountCreated(account=_detail(session, account), temporary_password=temporary)
 
 
@@ -133,6 +136,7 @@ def unlock_account(session: Session, actor: Actor, account_id: int) -> AccountDe
     was_locked = _is_locked(account, clock.now())
     account.locked_until = None
     account.failed_logins = 0
+    throttle.clear_username(session, account.username)
     session.flush()
     audit.append(
         session,
@@ -147,15 +151,19 @@ def unlock_account(session: Session, actor: Actor, account_id: int) -> AccountDe
 
 
 def reset_password(session: Session, actor: Actor, account_id: int) -> TemporaryPassword:
-    """Set a generated temporary password, returned this once (only its Argon2id hash is kept).
-    The account is unlocked and every session and token it had is ended."""
+    """Set a generated temporary password, returned this once (only its Argon2id hash is kept), to
+    be changed at the next login. The account is unlocked and every session and token it had is ended."""
     account = _administered_account(session, actor, account_id, change=True)
     if account.id == actor.account_id:
         raise Forbidden(detail="不能在管理后台重置自己的密码，请在个人中心修改")
     temporary = _temporary_password()
     account.password_hash = hash_password(temporary)
+    # The administrator has seen this password: the person must replace it before any session or
+    # token is issued (page and API login alike, `auth.begin_login` / `auth.api_login`).
+    account.must_change_password = True
     account.locked_until = None
     account.failed_logins = 0
+    throttle.clear_username(session, account.username)
     session.flush()
     account_db_id, username, subject = account.id, account.username, account.citizen_id or ""
     sessions, tokens = _revoke_credentials(session, account_db_id)

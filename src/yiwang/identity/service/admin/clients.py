@@ -25,6 +25,7 @@ def client_reads(session: Session, clients: list[OidcClient]) -> list[ClientRead
             allowed_scopes=c.allowed_scopes,
             is_confidential=c.is_confidential,
             is_active=c.is_active,
+            pre_consented=c.pre_consented,
             created_at=c.created_at,
         )
         for c in clients

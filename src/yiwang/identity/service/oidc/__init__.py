@@ -24,6 +24,7 @@ The package, by topic (each module imports only those above it):
     claims.py       issuer, discovery document, `sub`, the claims released per scope
     errors.py       protocol errors, `_Refusal` and how refusals are recorded in the audit chain
     authorize.py    the authorization endpoint and the authorization code
+    consent.py      the consent screen's decisions, remembered consents, pre-consented clients
     client_auth.py  client authentication at the token, revocation and introspection endpoints
     tokens.py       the token endpoint and its three grants
     endpoints.py    userinfo, revocation, introspection
@@ -68,6 +69,19 @@ from yiwang.identity.service.oidc.clients import (
     rotate_client_secret,
     system_scopes,
     update_client,
+)
+from yiwang.identity.service.oidc.consent import (
+    SCOPE_TEXT,
+    ConsentRead,
+    ConsentView,
+    consent_needed,
+    consent_required_error,
+    consent_view,
+    decide_consent,
+    list_consents,
+    revoke_consent,
+    scope_items,
+    set_client_pre_consent,
 )
 from yiwang.identity.service.oidc.endpoints import introspect, revoke, userinfo
 from yiwang.identity.service.oidc.errors import AuthorizeError, BearerError, OAuthError, UnsafeRedirect
@@ -138,6 +152,18 @@ __all__ = [
     "parse_client_credentials",
     "single_params",
     "token_request",
+    # consent
+    "SCOPE_TEXT",
+    "ConsentRead",
+    "ConsentView",
+    "consent_needed",
+    "consent_required_error",
+    "consent_view",
+    "decide_consent",
+    "list_consents",
+    "revoke_consent",
+    "scope_items",
+    "set_client_pre_consent",
     # userinfo, revocation, introspection
     "introspect",
     "revoke",

@@ -82,6 +82,21 @@ def _family_revoker(
     return revoke_family
 
 
+def _code_burner(code_hash: str) -> Callable[[Session], dict[str, Any]]:
+    """Marks an authorization code used (`_Refusal.after`: runs after the refused request rolled back)."""
+
+    def burn(s2: Session) -> dict[str, Any]:
+        spent = s2.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_(None))
+            .values(used_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        return {"code_consumed": bool(spent.rowcount)}  # type: ignore[attr-defined]
+
+    return burn
+
+
 def token_request(
     database: Database,
     params: Mapping[str, str],
@@ -207,13 +222,19 @@ def _grant_code(
         raise refuse("redirect-uri-mismatch", "redirect_uri 与授权请求中的不一致", detail=who)
     verifier = params.get("code_verifier")
     if row.code_challenge:
+        # A failed PKCE check spends the code (RFC 9700 §4.8.2): whoever tried a verifier must not get
+        # another guess, and the real client starts a new authorization.
+        burn = _code_burner(code_hash)
         if not verifier:
-            raise refuse("pkce-missing", "缺少 code_verifier（PKCE）", detail=who)
+            raise refuse("pkce-missing", "缺少 code_verifier（PKCE）", detail=who, after=burn)
         if not _PKCE_VERIFIER.match(verifier) or not hmac.compare_digest(
             _pkce_s256(verifier), row.code_challenge
         ):
             raise refuse(
-                "pkce-mismatch", "code_verifier 与 code_challenge 不匹配（PKCE 校验失败）", detail=who
+                "pkce-mismatch",
+                "code_verifier 与 code_challenge 不匹配（PKCE 校验失败）",
+                detail=who,
+                after=burn,
             )
     elif verifier:
         raise refuse("pkce-unexpected", "授权请求未使用 PKCE，不应提供 code_verifier", detail=who)
