@@ -98,14 +98,14 @@ def totp_code(secret: str, at: datetime | None = None) -> str:
 
 
 def unregistered_person(session: Session, offset: int = 0) -> Any:
-    """A living person in the population registry who has no account yet."""
+    """A living person in the population registry, with a phone on record, who has no account yet."""
     from yiwang.identity.models import Account
     from yiwang.registry.models import Person
 
     taken = select(Account.citizen_id).where(Account.citizen_id.is_not(None))
     return session.scalars(
         select(Person)
-        .where(Person.status == "正常", Person.citizen_id.not_in(taken))
+        .where(Person.status == "正常", Person.citizen_id.not_in(taken), Person.phone.is_not(None))
         .order_by(Person.id)
         .offset(offset)
         .limit(1)
@@ -121,3 +121,20 @@ def problem(r: Any, status: int) -> dict[str, Any]:
     assert body["type"].startswith("/problems/")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["title"]), body["title"]
     return body
+
+
+def sms_to(db: Any, phone: str) -> list[Any]:
+    """Messages the local SMS adapter queued for `phone` (the outbox), newest first."""
+    from yiwang.identity.service.sms import outbox
+
+    with db.session() as s:
+        rows = outbox(s, phone=phone)
+        s.expunge_all()
+        return rows
+
+
+def sms_code(db: Any, phone: str) -> str:
+    """The 6-digit code in the newest message to `phone`."""
+    found = re.search(r"验证码是 (\d{6})", sms_to(db, phone)[0].body)
+    assert found, "no code in the newest message"
+    return found.group(1)

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from yiwang.core import clock
 from yiwang.core.ids import mask_citizen_id
 from yiwang.identity.models import Account
 
-from .helpers import API, login_api, login_page, page_csrf, problem, signed_in, unregistered_person
+from .helpers import (
+    API,
+    login_api,
+    login_page,
+    page_csrf,
+    problem,
+    signed_in,
+    sms_code,
+    sms_to,
+    unregistered_person,
+)
 
 # ---- profile -------------------------------------------------------------------------------------
 
@@ -162,103 +175,134 @@ def test_password_change_needs_a_login(client, city):
 # ---- registration --------------------------------------------------------------------------------
 
 GOOD_PASSWORD = "Zhuce#2026ok"
+SAME_ANSWER = "若姓名和身份证号码与人口库登记一致，验证码已发送到您在人口库登记的手机，10 分钟内有效。"
 
 
-def test_register_then_login(client, city, session):
+def _start(client, name: str, cid: str):
+    return client.post(f"{API}/register", json={"name": name, "citizen_id": cid})
+
+
+def _confirm(client, registration_id: str, code: str, password: str = GOOD_PASSWORD):
+    body = {"registration_id": registration_id, "code": code, "password": password}
+    return client.post(f"{API}/register/confirm", json=body)
+
+
+def test_register_proves_the_person_with_a_code_to_the_phone_on_record(client, city, session, db):
     person = unregistered_person(session)
-    r = client.post(
-        f"{API}/register",
-        json={
-            "name": person.name,
-            "citizen_id": person.citizen_id,
-            "password": GOOD_PASSWORD,
-            "phone": "13800138000",
-        },
-    )
+    r = _start(client, person.name, person.citizen_id)
+    assert r.status_code == 202, r.text
+    started = r.json()
+    assert started["detail"] == SAME_ANSWER and started["expires_in"] == 600
+    # The code went to the phone in the population registry, through the SMS adapter's outbox.
+    (message,) = sms_to(db, person.phone)
+    assert message.purpose == "register" and "注册验证码" in message.body
+    code = sms_code(db, person.phone)
+    # A wrong code is refused and creates nothing; the right one creates the account.
+    wrong = "000000" if code != "000000" else "111111"
+    out = problem(_confirm(client, started["registration_id"], wrong), 422)
+    assert out["errors"][0]["field"] == "code"
+    assert session.scalars(select(Account).where(Account.citizen_id == person.citizen_id)).first() is None
+    r = _confirm(client, started["registration_id"], code)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["username"] == person.citizen_id
-    assert body["kind"] == "citizen"
+    assert body["username"] == person.citizen_id and body["kind"] == "citizen"
     assert body["citizen_id_masked"] == mask_citizen_id(person.citizen_id)
     login = client.post(f"{API}/login", json={"username": person.citizen_id, "password": GOOD_PASSWORD})
     assert login.status_code == 200
+    # The code is spent.
+    problem(_confirm(client, started["registration_id"], code), 422)
 
 
-def test_register_real_name_mismatch_is_refused_without_saying_which(client, city, session):
+def test_register_is_no_oracle_for_names_ids_or_existing_accounts(client, city, session, db):
+    """A wrong name, an ID nobody holds and an ID already registered all get the answer a match gets;
+    only the holder of the phone on record learns anything (a code, or that they already have an
+    account)."""
     person = unregistered_person(session)
-    out = problem(
-        client.post(
-            f"{API}/register",
-            json={"name": person.name + "某", "citizen_id": person.citizen_id, "password": GOOD_PASSWORD},
-        ),
-        422,
-    )
-    assert out["errors"][0]["field"] == "name"
-    assert "不匹配" in out["errors"][0]["message"]
-    assert session.scalars(select(Account).where(Account.citizen_id == person.citizen_id)).first() is None
+    acc = city.accounts["citizen"]
+    from yiwang.registry.models import Person
+
+    registered_phone = session.scalars(select(Person.phone).where(Person.citizen_id == acc.citizen_id)).one()
+    answers = [
+        _start(client, person.name + "某", person.citizen_id),  # name does not match
+        _start(client, acc.display_name, acc.citizen_id),  # already registered
+        _start(client, person.name, person.citizen_id),  # matches
+    ]
+    assert {r.status_code for r in answers} == {202}
+    assert {r.json()["detail"] for r in answers} == {SAME_ANSWER}
+    assert {tuple(sorted(r.json())) for r in answers} == {("detail", "expires_in", "registration_id")}
+    # The mismatch sent nothing, and its registration can never be confirmed, whatever the code.
+    assert len(sms_to(db, person.phone)) == 1
+    for code in ("000000", sms_code(db, person.phone)):
+        out = problem(_confirm(client, answers[0].json()["registration_id"], code), 422)
+        assert out["errors"][0]["field"] == "code"
+    # The account holder is told by SMS, not the caller.
+    if registered_phone:
+        assert sms_to(db, registered_phone)[0].purpose == "register-exists"
+    out = problem(_confirm(client, answers[1].json()["registration_id"], "123456"), 422)
+    assert out["detail"] == problem(_confirm(client, "no-such-registration", "123456"), 422)["detail"]
+
+
+def test_register_code_attempts_and_expiry_are_bounded(client, city, session, db):
+    person = unregistered_person(session)
+    rid = _start(client, person.name, person.citizen_id).json()["registration_id"]
+    code = sms_code(db, person.phone)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        problem(_confirm(client, rid, wrong), 422)
+    # Five wrong codes end the registration: the right code no longer works.
+    problem(_confirm(client, rid, code), 422)
+    rid = _start(client, person.name, person.citizen_id).json()["registration_id"]
+    code = sms_code(db, person.phone)
+    with clock.freeze(clock.now() + timedelta(minutes=11)):
+        problem(_confirm(client, rid, code), 422)
+
+
+def test_register_is_throttled_per_citizen_id_and_per_source(client, city, session):
+    person = unregistered_person(session)
+    other = unregistered_person(session, offset=1)
+    for _ in range(5):
+        assert _start(client, person.name, person.citizen_id).status_code == 202
+    out = problem(_start(client, person.name, person.citizen_id), 429)
+    assert int(out["retry_after"]) > 0
+    assert int(_start(client, "随便", person.citizen_id).headers["retry-after"]) > 0
+    # Another ID from the same source still goes, up to the source's limit of 10 an hour.
+    for _ in range(5):
+        assert _start(client, other.name, other.citizen_id).status_code == 202
+    third = unregistered_person(session, offset=2)
+    problem(_start(client, third.name, third.citizen_id), 429)
 
 
 def test_register_bad_check_digit_has_a_chinese_message(client, city, session):
     cid = unregistered_person(session).citizen_id
     wrong = cid[:17] + ("0" if cid[17] != "0" else "1")
-    out = problem(
-        client.post(f"{API}/register", json={"name": "张三", "citizen_id": wrong, "password": GOOD_PASSWORD}),
-        422,
-    )
+    out = problem(client.post(f"{API}/register", json={"name": "张三", "citizen_id": wrong}), 422)
     assert out["errors"] == [{"field": "citizen_id", "message": "身份证号码校验位不正确，请核对号码"}]
 
 
-def test_register_duplicate_is_409(client, city):
-    acc = city.accounts["citizen"]
-    out = problem(
-        client.post(
-            f"{API}/register",
-            json={"name": acc.display_name, "citizen_id": acc.citizen_id, "password": GOOD_PASSWORD},
-        ),
-        409,
-    )
-    assert "已注册" in out["detail"]
-
-
 @pytest.mark.parametrize("password", ["short1A", "alllowercase", "ALLUPPER123", "12345678"])
-def test_register_weak_password_is_refused(client, city, session, password):
+def test_register_weak_password_is_refused_without_spending_the_code(client, city, session, db, password):
     person = unregistered_person(session)
-    out = problem(
-        client.post(
-            f"{API}/register",
-            json={"name": person.name, "citizen_id": person.citizen_id, "password": password},
-        ),
-        422,
-    )
+    rid = _start(client, person.name, person.citizen_id).json()["registration_id"]
+    code = sms_code(db, person.phone)
+    out = problem(_confirm(client, rid, code, password), 422)
     assert out["errors"][0]["field"] == "password"
+    assert _confirm(client, rid, code).status_code == 201
 
 
-def test_register_bad_phone_and_missing_fields(client, city, session):
-    person = unregistered_person(session)
-    out = problem(
-        client.post(
-            f"{API}/register",
-            json={
-                "name": person.name,
-                "citizen_id": person.citizen_id,
-                "password": GOOD_PASSWORD,
-                "phone": "12345",
-            },
-        ),
-        422,
-    )
-    assert out["errors"][0]["field"] == "phone"
-    out = problem(client.post(f"{API}/register", json={"name": person.name}), 422)
-    assert {e["field"] for e in out["errors"]} == {"citizen_id", "password"}
+def test_register_missing_fields(client, city, session):
+    out = problem(client.post(f"{API}/register", json={"name": "张三"}), 422)
+    assert {e["field"] for e in out["errors"]} == {"citizen_id"}
     assert all(e["message"] == "必填项未填写" for e in out["errors"])
+    out = problem(client.post(f"{API}/register/confirm", json={"code": "123456"}), 422)
+    assert {e["field"] for e in out["errors"]} == {"registration_id", "password"}
+    out = problem(client.post(f"{API}/register", json={"name": "张三", "citizen_id": "1", "phone": "1"}), 422)
+    assert any(e["field"] == "phone" for e in out["errors"])  # no such field any more
 
 
-def test_page_login_after_registration_through_api(client, city, session):
+def test_page_login_after_registration_through_api(client, city, session, db):
     person = unregistered_person(session, offset=1)
-    client.post(
-        f"{API}/register",
-        json={"name": person.name, "citizen_id": person.citizen_id, "password": GOOD_PASSWORD},
-    )
+    rid = _start(client, person.name, person.citizen_id).json()["registration_id"]
+    assert _confirm(client, rid, sms_code(db, person.phone)).status_code == 201
 
     class Acc:
         username = person.citizen_id

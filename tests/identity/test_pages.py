@@ -17,7 +17,17 @@ from yiwang.core import clock
 from yiwang.core.ids import mask_citizen_id
 from yiwang.identity.pages import _route_exists, require_csrf
 
-from .helpers import T0, csrf_from, login_page, page_csrf, signed_in, totp_code, unregistered_person
+from .helpers import (
+    T0,
+    csrf_from,
+    login_page,
+    page_csrf,
+    signed_in,
+    sms_code,
+    sms_to,
+    totp_code,
+    unregistered_person,
+)
 
 
 def _text(html: str) -> str:
@@ -211,8 +221,10 @@ def test_totp_set_up_on_the_page_then_login_asks_for_the_code(app, client, city)
         ok = client.post(
             "/me/totp/confirm", data={"csrf_token": csrf, "otp": totp_code(secret)}, follow_redirects=False
         )
-        assert ok.headers["location"] == "/me?done=totp-enabled"
-        assert "双因素认证已开启" in client.get("/me?done=totp-enabled").text
+        # On: the recovery codes are shown this once.
+        assert ok.status_code == 200 and "双因素认证已开启" in ok.text and "只显示这一次" in ok.text
+        assert len(re.findall(r"<li><code>[a-z0-9]{5}-[a-z0-9]{5}</code></li>", ok.text)) == 10
+        assert "剩余 10 个" in client.get("/me").text
 
         frozen.tick(timedelta(seconds=30))
         browser = _browser(app)
@@ -292,54 +304,66 @@ def test_a_new_login_in_the_same_browser_ends_the_old_session(client, city):
 # ---- registration --------------------------------------------------------------------------------
 
 
-def test_register_page_creates_the_account_and_signs_in(client, city, session):
+def test_register_page_creates_the_account_and_signs_in(client, city, session, db):
     person = unregistered_person(session)
     form = client.get("/register")
-    for name in ("name", "citizen_id", "phone", "password", "password_confirm"):
+    for name in ("name", "citizen_id"):
         assert f'for="{name}"' in form.text
-    data = {
-        "csrf_token": csrf_from(form.text),
-        "name": person.name,
-        "citizen_id": person.citizen_id,
-        "phone": "",
+    data = {"csrf_token": csrf_from(form.text), "name": person.name, "citizen_id": person.citizen_id}
+    r = client.post("/register", data=data, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/register/verify", r.text
+    page = client.get("/register/verify")
+    assert "验证码已发送到您在人口库登记的手机" in page.text
+    for name in ("code", "password", "password_confirm"):
+        assert f'for="{name}"' in page.text
+    step2 = {
+        "csrf_token": csrf_from(page.text),
         "password": "Zhuce#2026ok",
         "password_confirm": "Zhuce#2026ok",
     }
-    r = client.post("/register", data=data, follow_redirects=False)
+    code = sms_code(db, person.phone)
+    r = client.post("/register/verify", data={**step2, "code": "000000" if code != "000000" else "111111"})
+    assert r.status_code == 422 and _summary_links(r.text) == ["code"]
+    r = client.post("/register/verify", data={**step2, "code": code}, follow_redirects=False)
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/?done=registered"
     home = client.get(r.headers["location"])
     assert "注册成功" in home.text and person.name in home.text
 
 
-def test_register_page_errors_keep_the_input(client, city, session):
+def test_register_page_gives_one_answer_and_keeps_the_input(app, client, city, session, db):
     person = unregistered_person(session)
     token = csrf_from(client.get("/register").text)
-    base = {"csrf_token": token, "name": person.name, "citizen_id": person.citizen_id, "phone": "138"}
-    r = client.post(
-        "/register", data={**base, "password": "Zhuce#2026ok", "password_confirm": "Zhuce#2026ok"}
-    )
-    assert r.status_code == 422 and _summary_links(r.text) == ["phone"]
-    assert f'value="{person.citizen_id}"' in r.text and 'value="138"' in r.text
-    assert "Zhuce#2026ok" not in r.text
-    r = client.post(
-        "/register", data={**base, "phone": "", "password": "Zhuce#2026ok", "password_confirm": "x"}
-    )
-    assert _summary_links(r.text) == ["password_confirm"]
-    wrong_digit = person.citizen_id[:17] + ("1" if person.citizen_id[17] == "0" else "0")
+    # A name that does not match goes on to step 2 exactly as a match does; no code is sent.
     r = client.post(
         "/register",
+        data={"csrf_token": token, "name": person.name + "某", "citizen_id": person.citizen_id},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/register/verify"
+    assert sms_to(db, person.phone) == []
+    wrong_digit = person.citizen_id[:17] + ("1" if person.citizen_id[17] == "0" else "0")
+    r = client.post("/register", data={"csrf_token": token, "name": person.name, "citizen_id": wrong_digit})
+    assert "身份证号码校验位不正确" in r.text and _summary_links(r.text) == ["citizen_id"]
+    assert f'value="{wrong_digit}"' in r.text and f'value="{person.name}"' in r.text
+    r = client.post("/register", data={"csrf_token": token, "name": "", "citizen_id": ""})
+    assert r.status_code == 422 and _summary_links(r.text) == ["name", "citizen_id"]
+    r = client.post("/register", data={"name": person.name, "citizen_id": person.citizen_id})
+    assert r.status_code == 403  # no CSRF token
+    page = client.get("/register/verify")
+    r = client.post(
+        "/register/verify",
         data={
-            **base,
-            "phone": "",
-            "citizen_id": wrong_digit,
+            "csrf_token": csrf_from(page.text),
+            "code": "123456",
             "password": "Zhuce#2026ok",
-            "password_confirm": "Zhuce#2026ok",
+            "password_confirm": "x",
         },
     )
-    assert "身份证号码校验位不正确" in r.text and _summary_links(r.text) == ["citizen_id"]
-    r = client.post("/register", data={"name": "", "citizen_id": "", "password": ""})
-    assert r.status_code == 403  # no CSRF token
+    assert _summary_links(r.text) == ["password_confirm"] and "Zhuce#2026ok" not in r.text
+    assert client.get("/register/verify", follow_redirects=False).status_code == 200
+    fresh = _browser(app)
+    assert fresh.get("/register/verify", follow_redirects=False).headers["location"] == "/register"
 
 
 # ---- home per audience ---------------------------------------------------------------------------
