@@ -1279,3 +1279,157 @@ def test_demo_city_client_works(client, city):
         follow_redirects=False,
     )
     assert r.status_code == 302 and urlsplit(r.headers["location"]).path == "/login"
+
+
+# ---- consent -------------------------------------------------------------------------------------
+
+
+def _consent_page(client: TestClient, rp: Rp, **params: str):
+    verifier, challenge = pkce()
+    page = authorize(
+        client, rp, consent=None, code_challenge=challenge, code_challenge_method="S256", **params
+    )
+    return page, verifier
+
+
+def _audited(db, action: str) -> list[AuditRecord]:
+    with db.session() as s:
+        rows = s.scalars(select(AuditRecord).where(AuditRecord.action == action)).all()
+        s.expunge_all()
+        return list(rows)
+
+
+def test_login_page_names_the_system_that_asks(client, rp):
+    r = authorize(client, rp, consent=None)
+    login = client.get(r.headers["location"])
+    assert login.status_code == 200 and "“市协同办公系统”请求您使用一网统一身份认证登录" in login.text
+    assert "请求您使用" not in client.get("/login").text
+
+
+def test_refusing_consent_returns_access_denied_to_the_client(client, db, city, rp):
+    sign_in(client, city)
+    page, _ = _consent_page(client, rp, state="st-deny", scope="openid profile idcard")
+    r = answer_consent(client, page, "deny")
+    assert r.status_code == 303 and r.headers["location"].startswith(rp.redirect_uri + "?")
+    got = query(r.headers["location"])
+    assert got["error"] == "access_denied" and got["state"] == "st-deny" and got["iss"] == ISSUER
+    assert "code" not in got
+    (denied,) = _audited(db, "identity.oidc.consent.deny")
+    assert denied.object_id == rp.client_id and denied.subject == city.accounts["citizen"].citizen_id
+    with db.session() as s:
+        assert not s.scalars(select(AccessToken).where(AccessToken.client_id == rp.client_id)).all()
+    # Not remembered: the next sign-in asks again.
+    again, _ = _consent_page(client, rp)
+    assert 'action="/oidc/consent"' in again.text
+
+
+def test_remembered_consent_skips_the_screen_only_for_the_same_or_fewer_scopes(client, db, city, rp):
+    sign_in(client, city)
+    page, _ = _consent_page(client, rp, scope="openid profile phone")
+    assert "完整的公民身份号码" not in page.text
+    r = answer_consent(client, page, "allow", remember=True)
+    assert "code" in query(r.headers["location"])
+    (given,) = _audited(db, "identity.oidc.consent")
+    assert '"remember":true' in given.detail
+    for fewer in ("openid profile phone", "openid profile", "openid"):
+        r = authorize(client, rp, consent=None, scope=fewer)
+        assert r.status_code == 302 and "code" in query(r.headers["location"]), fewer
+    # More than was agreed (the full citizen ID): asked again, and prompt=none cannot skip it.
+    page, _ = _consent_page(client, rp, scope="openid profile idcard")
+    assert "完整的公民身份号码" in page.text and "敏感信息" in page.text
+    got = query(authorize(client, rp, consent=None, scope="openid idcard", prompt="none").headers["location"])
+    assert got["error"] == "consent_required"
+    # prompt=consent asks even when remembered.
+    page, _ = _consent_page(client, rp, scope="openid", prompt="consent")
+    assert 'action="/oidc/consent"' in page.text and 'name="prompt"' not in page.text
+    # Another person has not consented to anything.
+    client.cookies.delete(get_settings().session_cookie)
+    sign_in(client, city, "enterprise")
+    page, _ = _consent_page(client, rp, scope="openid")
+    assert 'action="/oidc/consent"' in page.text
+
+
+def test_consent_form_needs_the_session_and_its_csrf_token(app, client, db, city, rp):
+    sign_in(client, city)
+    page, _ = _consent_page(client, rp)
+    fields = dict(consent_form(page))
+    # A forged form (wrong CSRF token) is asked again, nothing is issued.
+    r = client.post("/oidc/consent", data={**fields, "csrf_token": "forged", "decision": "allow"})
+    assert r.status_code == 200 and 'action="/oidc/consent"' in r.text
+    assert not _audited(db, "identity.oidc.consent")
+    # An unknown client gets the refusal page, never a redirect.
+    r = client.post("/oidc/consent", data={**fields, "client_id": "yw-nobody", "decision": "allow"})
+    assert r.status_code == 400 and "location" not in r.headers
+    # Without a session, back to the login page.
+    stranger = TestClient(app, base_url="http://testserver")
+    r = stranger.post("/oidc/consent", data={**fields, "decision": "allow"}, follow_redirects=False)
+    assert r.status_code == 303 and urlsplit(r.headers["location"]).path == "/login"
+
+
+def test_revoking_an_authorised_system_on_my_page_revokes_its_tokens(client, db, city, rp):
+    sign_in(client, city)
+    page, verifier = _consent_page(client, rp, scope="openid profile")
+    r = answer_consent(client, page, "allow", remember=True)
+    body = exchange(client, rp, query(r.headers["location"])["code"], verifier).json()
+    assert body["refresh_token"]
+    me = client.get("/me")
+    assert 'id="authorised"' in me.text and "市协同办公系统" in me.text and "基本资料" in me.text
+    listed = client.get("/api/v1/identity/me/consents", headers=bearer(body["access_token"])).json()
+    assert [c["client_id"] for c in listed] == [rp.client_id]
+    csrf = re.search(r'name="csrf_token" value="([^"]*)"', me.text[me.text.index('id="authorised"') :])
+    assert csrf is not None
+    r = client.post(
+        f"/me/authorised/{rp.client_id}/revoke", data={"csrf_token": csrf.group(1)}, follow_redirects=False
+    )
+    assert r.headers["location"] == "/me?done=consent-revoked#authorised"
+    assert "市协同办公系统" not in client.get("/me").text
+    # The refresh token and the access token are dead; the next sign-in asks again.
+    refreshed = client.post(
+        "/oidc/token",
+        data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+        headers=basic(rp.client_id, rp.secret),
+    )
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    assert client.get("/oidc/userinfo", headers=bearer(body["access_token"])).status_code == 401
+    page, _ = _consent_page(client, rp, scope="openid")
+    assert 'action="/oidc/consent"' in page.text
+    (revoked,) = _audited(db, "identity.oidc.consent.revoke")
+    assert revoked.object_id == rp.client_id and '"tokens_revoked":2' in revoked.detail
+
+
+def test_my_consents_api_refuses_strangers_and_unknown_clients(client, city):
+    assert client.get("/api/v1/identity/me/consents").status_code == 401
+    headers = login_api_headers(client, city)
+    r = client.delete("/api/v1/identity/me/consents/yw-nobody", headers=headers)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/v1/identity/me/consents", headers=headers).json() == []
+
+
+def login_api_headers(client: TestClient, city, key: str = "citizen") -> dict[str, str]:
+    acc = city.accounts[key]
+    r = client.post("/api/v1/identity/login", json={"username": acc.username, "password": acc.password})
+    assert r.status_code == 200, r.text
+    return bearer(r.json()["access_token"])
+
+
+def test_only_the_operator_marks_a_client_pre_consented_and_it_is_audited(client, db, city, rp):
+    url = f"/api/v1/admin/clients/{rp.client_id}/pre-consent"
+    dept = login_api_headers(client, city, "dept_admin")
+    r = client.put(url, json={"pre_consented": True}, headers=dept)
+    assert r.status_code == 403
+    assert client.put(url, json={"pre_consented": True}).status_code == 401
+    admin = login_api_headers(client, city, "admin")
+    assert client.put(url, json={"pre_consented": "yes please"}, headers=admin).status_code == 422
+    assert (
+        client.put(f"{url[:-12]}x/pre-consent", json={"pre_consented": True}, headers=admin).status_code
+        == 404
+    )
+    r = client.put(url, json={"pre_consented": True}, headers=admin)
+    assert r.status_code == 200 and r.json()["pre_consented"] is True
+    (marked,) = [a for a in _audited(db, "identity.client.pre_consent") if a.result == "ok"]
+    assert marked.object_id == rp.client_id and '"pre_consented":true' in marked.detail
+    assert [a for a in _audited(db, "identity.client.pre_consent") if a.result == "refused"]
+    # A pre-consented (first-party) client: no screen, straight back with a code.
+    sign_in(client, city)
+    r = authorize(client, rp, consent=None, scope="openid profile idcard")
+    assert r.status_code == 302 and "code" in query(r.headers["location"])

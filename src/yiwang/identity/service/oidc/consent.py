@@ -138,6 +138,7 @@ def decide_consent(
                 "identity.oidc.consent.deny",
                 object_type="oidc_client",
                 object_id=req.client_id,
+                subject=account.citizen_id or account.username,
                 detail={"scope": req.scope},
             )
             return AuthorizeError(
@@ -165,6 +166,7 @@ def decide_consent(
             "identity.oidc.consent",
             object_type="oidc_client",
             object_id=req.client_id,
+            subject=account.citizen_id or account.username,
             detail={"scope": req.scope, "remember": remember},
         )
         return None
