@@ -43,7 +43,7 @@ def problem_response(request: Request, problem: Problem) -> Response:
     headers = {}
     if problem.status == 401 and request.url.path.startswith("/api/"):
         headers["WWW-Authenticate"] = 'Bearer realm="yiwang"'
-    if problem.status == 429 and "retry_after" in problem.extra:
+    if problem.status in (423, 429) and "retry_after" in problem.extra:
         headers["Retry-After"] = str(problem.extra["retry_after"])
     if _wants_json(request):
         return JSONResponse(
