@@ -1,4 +1,4 @@
-"""The `yiwang` command: demo, serve, db, audit."""
+"""The `yiwang` command: demo, serve, db, audit, sms."""
 
 from __future__ import annotations
 
@@ -97,6 +97,27 @@ def demo(
     database.dispose()
     if not build_only:
         uvicorn.run("yiwang.app:create_app", factory=True, host=host, port=port)
+
+
+@app.command()
+def sms(
+    phone: str = typer.Option("", help="只看发往该手机号码的短信"),
+    limit: int = typer.Option(10, min=1, max=200, help="最多显示几条"),
+) -> None:
+    """Print the newest texts in the SMS outbox (the local SMS adapter: the demo's one-time codes)."""
+    from yiwang.core.clock import to_local
+    from yiwang.core.db import Database
+    from yiwang.identity import sms_outbox
+
+    database = Database(get_settings().database_url)
+    with database.session() as s:
+        rows = sms_outbox(s, phone=phone.strip() or None, limit=limit)
+        if not rows:
+            typer.echo("发件箱里没有短信。")
+        for row in rows:
+            masked = row.phone[:3] + "****" + row.phone[-4:] if len(row.phone) == 11 else row.phone
+            typer.echo(f"{to_local(row.created_at):%Y年%-m月%-d日 %H:%M}  {masked}  {row.body}")
+    database.dispose()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -501,6 +501,11 @@ def print_demo_accounts(info: DemoCityInfo, base_url: str, file: Any = None) -> 
         f"  Discovery     : {base}/.well-known/openid-configuration",
         "  授权码 + PKCE 流程 authorization code + PKCE",
         f"  作用域 Scopes  : {DEMO_SCOPES}",
+        "  首次登录该系统会显示授权确认页（未设为免确认） "
+        "(a first sign-in shows the consent screen: this sample RP is not pre-consented)",
+        "",
+        "实名注册短信 Registration SMS：本地短信适配器把短信存入发件箱，用 `yiwang sms` 查看验证码 "
+        "(the local SMS adapter keeps texts in an outbox: `yiwang sms` prints them)",
         "",
         "共享数据接口 Shared-data API（该系统已获 人口基本信息 授权，用途“政务服务身份核验”）",
         f"  curl -s -u {info.client.client_id}:{info.client.client_secret} "

@@ -33,6 +33,8 @@ from yiwang.identity.service.oidc import (
 )
 from yiwang.identity.service.org import add_org_unit, find_org_unit_by_code, get_org_unit, subtree_ids
 from yiwang.identity.service.roles import BUILTIN_ROLES, ensure_builtin_roles, role_name
+from yiwang.identity.service.sms import SmsSender, sms_sender
+from yiwang.identity.service.sms import outbox as sms_outbox
 
 __all__ = [
     "deactivate_client",
@@ -66,5 +68,8 @@ __all__ = [
     "resolve_actor",
     "role_name",
     "set_csrf_cookie",
+    "SmsSender",
+    "sms_outbox",
+    "sms_sender",
     "subtree_ids",
 ]
