@@ -146,3 +146,60 @@ def test_enterprise_and_second_factor_pages(page, shoot, live_server, viewport):
     assert box and box["width"] >= 150
     _no_sideways_scroll(page)
     shoot("totp-qr")
+
+
+def test_sso_consent_in_the_browser(page, shoot, live_server, viewport):
+    """A relying party sends the citizen here: the login page names it, the consent screen lists what it
+    would receive (the full citizen ID first), and 个人中心 then lists it with a revoke button."""
+    admin = live_server.city.accounts["admin"]
+    api = page.request
+    token = api.post(
+        "/api/v1/identity/login", data={"username": admin.username, "password": admin.password}
+    ).json()["access_token"]
+    callback = "https://rp.example.gov.cn/sso/cb"
+    created = api.post(
+        "/api/v1/admin/clients",
+        headers={"Authorization": f"Bearer {token}"},
+        data={
+            "name": "市公积金中心网上业务系统",
+            "owner_unit_id": live_server.city.departments["dashuju"],
+            "redirect_uris": [callback],
+            "grant_types": ["authorization_code"],
+            "allowed_scopes": "openid profile idcard",
+        },
+    )
+    assert created.status == 201, created.text()
+    client_id = created.json()["client"]["client_id"]
+    page.route(
+        "https://rp.example.gov.cn/**", lambda route: route.fulfill(body="ok", content_type="text/plain")
+    )
+
+    page.goto(
+        f"/oidc/authorize?response_type=code&client_id={client_id}&scope=openid%20profile%20idcard"
+        f"&state=e2e&redirect_uri={callback}"
+    )
+    page.wait_for_url(re.compile(r"/login\?"))
+    assert "“市公积金中心网上业务系统”请求您使用一网统一身份认证登录" in page.locator("main").inner_text()
+    _no_sideways_scroll(page)
+    shoot("login-for-a-system")
+    acc = live_server.city.accounts["citizen"]
+    _sign_in(page, acc.username, acc.password)
+    page.wait_for_url(re.compile(r"/oidc/authorize\?"))
+    main = page.locator("main").inner_text()
+    assert "“市公积金中心网上业务系统”请求使用您的信息" in main
+    assert main.index("完整的公民身份号码") < main.index("基本资料") and "敏感信息" in main
+    _no_sideways_scroll(page)
+    shoot("consent")
+    page.get_by_label(re.compile("记住我的选择")).check()
+    page.get_by_role("button", name="同意并继续").click()
+    page.wait_for_url(re.compile(r"^https://rp\.example\.gov\.cn/sso/cb\?code="))
+    assert "state=e2e" in page.url
+
+    page.goto("/me#authorised")
+    authorised = page.locator("#authorised + p + ul")
+    assert "市公积金中心网上业务系统" in authorised.inner_text()
+    _no_sideways_scroll(page)
+    shoot("me-authorised-systems")
+    authorised.get_by_role("button", name=re.compile("撤销授权")).first.click()
+    page.wait_for_url(re.compile(r"done=consent-revoked"))
+    assert "已撤销对该系统的授权" in page.locator(".notices").inner_text()

@@ -145,7 +145,7 @@ def _consent_page(
     return _page(
         request,
         "identity/oidc_consent.html",
-        view=svc.consent_view(database, req),
+        view=svc.consent_view(database, req, cookie),
         hidden=hidden,
         csrf_token=ws.csrf_token if ws else "",
         page_title="授权确认",

@@ -49,6 +49,7 @@ class ConsentView:
     client_name: str
     owner_name: str
     items: list[ScopeItem]
+    person_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,17 @@ def _consent_row(s: Session, account_id: int, client_id: str) -> OidcConsent | N
     ).first()
 
 
-def consent_view(database: Database, req: AuthorizationRequest) -> ConsentView:
+def consent_view(database: Database, req: AuthorizationRequest, session_token: str = "") -> ConsentView:
     with database.session() as s:
         client = _find_client(s, req.client_id)
         owner = s.get(OrgUnit, client.owner_unit_id) if client is not None else None
+        ws = resolve_web_session(s, session_token) if session_token else None
+        account = s.get(Account, ws.account_id) if ws is not None else None
         return ConsentView(
-            client_name=req.client_name, owner_name=owner.name if owner else "", items=scope_items(req.scope)
+            client_name=req.client_name,
+            owner_name=owner.name if owner else "",
+            items=scope_items(req.scope),
+            person_name=account.display_name if account else "",
         )
 
 
