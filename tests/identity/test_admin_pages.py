@@ -379,6 +379,25 @@ def test_clients_pages(admin_browser, city, db):
     )
     r = admin_browser.post(f"/admin/clients/{cid}/rotate-secret", data={"csrf_token": token})
     assert r.status_code == 200 and "旧密钥已立即失效" in r.text
+    # The operator marks the first-party system pre-consented, and back; both audited.
+    assert "登录时请用户确认" in admin_browser.get(f"/admin/clients/{cid}").text
+    r = admin_browser.post(
+        f"/admin/clients/{cid}/pre-consent", data={"csrf_token": token, "pre_consented": "1"}
+    )
+    assert r.status_code == 200 and "已设为免确认" in r.text and "免确认（第一方系统）" in r.text
+    r = admin_browser.post(
+        f"/admin/clients/{cid}/pre-consent", data={"csrf_token": token, "pre_consented": "0"}
+    )
+    assert r.status_code == 200 and "已恢复为登录时请用户确认" in r.text
+    with db.session() as s:
+        marks = s.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "identity.client.pre_consent", AuditRecord.object_id == cid
+            )
+        ).all()
+        assert ['"pre_consented":true' in m.detail for m in marks] == [True, False]
+    r = admin_browser.post(f"/admin/clients/{cid}/pre-consent", data={"pre_consented": "1"})
+    assert r.status_code == 403  # no CSRF token
     r = admin_browser.post(f"/admin/clients/{cid}/deactivate", data={"csrf_token": token})
     assert r.status_code == 200 and "接入系统已停用" in r.text
 
@@ -391,6 +410,12 @@ def test_department_admin_cannot_touch_the_platforms_client(dept_browser, city, 
     r = dept_browser.post(f"/admin/clients/{city.client.client_id}/rotate-secret", data={"csrf_token": token})
     assert r.status_code == 403
     assert refused(db, "identity.client.rotate_secret", "deptadmin")
+    r = dept_browser.post(
+        f"/admin/clients/{city.client.client_id}/pre-consent",
+        data={"csrf_token": token, "pre_consented": "1"},
+    )
+    assert r.status_code == 403
+    assert refused(db, "identity.client.pre_consent", "deptadmin")
 
 
 def test_csrf_token_of_another_session_is_refused(client, city, db):

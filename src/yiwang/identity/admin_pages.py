@@ -48,6 +48,8 @@ DONE = {
     "revoked": "角色已撤销。",
     "client-updated": "接入系统信息已保存。",
     "client-deactivated": "接入系统已停用，其令牌不再有效。",
+    "client-pre-consented": "已设为免确认：用户登录该系统时不再询问。",
+    "client-consent-asked": "已恢复为登录时请用户确认。",
 }
 
 
@@ -808,6 +810,7 @@ def _client_page(
         client.name,
         status_code=status_code,
         client=client,
+        is_platform_admin=actor.is_platform_admin,
         grant_types=GRANT_TYPES,
         grant_labels=dict(GRANT_TYPES),
         form=form
@@ -894,6 +897,24 @@ def client_rotate_secret(
         client_id=client.client_id,
         next_href=f"/admin/clients/{client.client_id}",
         next_label="返回接入系统",
+    )
+
+
+@router.post("/clients/{client_id}/pre-consent", response_class=HTMLResponse)
+@audit_action("identity.client.pre_consent")
+def client_pre_consent(
+    request: Request,
+    client_id: str,
+    session: SessionDep,
+    actor: ActorDep,
+    pre_consented: str = Form(""),
+    csrf_token: str = Form(""),
+) -> Response:
+    require_csrf(request, csrf_token)
+    on = pre_consented == "1"
+    clients.set_client_pre_consent(session, actor, client_id, on)
+    return _redirect(
+        f"/admin/clients/{client_id}?done={'client-pre-consented' if on else 'client-consent-asked'}"
     )
 
 
