@@ -201,7 +201,19 @@ def test_a_recovery_code_on_the_second_factor_page(app, client, city):
         page = browser.get("/login/otp")
         assert "恢复码" in page.text
         token = csrf_from(page.text)
-        done = browser.post("/login/otp", data={"csrf_token": token, "otp": codes[3]}, follow_redirects=False)
+        bad = browser.post("/login/otp", data={"csrf_token": token, "recovery_code": "12345"})
+        assert (
+            bad.status_code == 422
+            and 'href="#recovery_code"' in bad.text
+            and '<details class="details" open>' in bad.text
+        )
+        spent_or_wrong = browser.post(
+            "/login/otp", data={"csrf_token": token, "recovery_code": "aaaaa-aaaaa"}
+        )
+        assert spent_or_wrong.status_code == 401 and 'href="#recovery_code"' in spent_or_wrong.text
+        done = browser.post(
+            "/login/otp", data={"csrf_token": token, "recovery_code": codes[3]}, follow_redirects=False
+        )
         assert done.status_code == 303 and done.headers["location"] == "/me"
         recovery = browser.get("/me/recovery-codes")
         assert "还有 <strong>9</strong> 个" in recovery.text

@@ -451,11 +451,15 @@ def otp_submit(
     request: Request,
     database: DatabaseDep,
     otp: Annotated[str, Form(max_length=16)] = "",
+    recovery_code: Annotated[str, Form(max_length=32)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
+    """The second factor: a TOTP code (`otp`), or a recovery code (`recovery_code`, its own form so
+    the TOTP field can keep a numeric keyboard on phones)."""
     pending = request.cookies.get(PENDING_COOKIE, "")
     if not pending:
         return _redirect("/login")
+    field = "recovery_code" if recovery_code.strip() and not otp.strip() else "otp"
 
     def again(errors: list[FieldError], status_code: int, expired: bool = False) -> HTMLResponse:
         return render(
@@ -465,18 +469,21 @@ def otp_submit(
             page_title="输入动态验证码",
             login_csrf=_anonymous_token(request),
             errors=errors,
+            recovery_errors=errors if field == "recovery_code" else None,
             expired=expired,
         )
 
     if not _anonymous_ok(request, csrf_token):
         return again([FieldError("", "页面已过期，请重新输入动态验证码。")], 403)
-    code = otp.strip().replace(" ", "")
+    code = (otp if field == "otp" else recovery_code).strip().replace(" ", "")
     if not code:
         return again([FieldError("otp", "请输入动态验证码")], 422)
-    if not (code.isascii() and code.isdigit() and len(code) == 6) and not recovery.looks_like_recovery_code(
-        code
-    ):
-        return again([FieldError("otp", "动态验证码是 6 位数字；恢复码是 10 位字母和数字")], 422)
+    if field == "recovery_code" and not recovery.looks_like_recovery_code(code):
+        return again([FieldError("recovery_code", "恢复码是 10 位字母和数字，例如 ab3de-fg7hk")], 422)
+    # (A recovery code typed into the TOTP field is accepted too.)
+    is_totp = code.isascii() and code.isdigit() and len(code) == 6
+    if field == "otp" and not is_totp and not recovery.looks_like_recovery_code(code):
+        return again([FieldError("otp", "动态验证码是 6 位数字")], 422)
     next_url = safe_next(auth.pending_login_next(database, pending))
     try:
         result = auth.complete_second_factor(
@@ -490,7 +497,7 @@ def otp_submit(
         return again(_page_errors(problem), problem.status, expired=True)
     except Unauthenticated as problem:
         expired = "超时" in problem.detail
-        return again(_page_errors(problem, "" if expired else "otp"), problem.status, expired=expired)
+        return again(_page_errors(problem, "" if expired else field), problem.status, expired=expired)
     if result.stage == "password":
         return _redirect("/login/password")
     return _signed_in(request, database, result, next_url)
