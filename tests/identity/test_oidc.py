@@ -1303,6 +1303,7 @@ def test_login_page_names_the_system_that_asks(client, rp):
     r = authorize(client, rp, consent=None)
     login = client.get(r.headers["location"])
     assert login.status_code == 200 and "“市协同办公系统”请求您使用一网统一身份认证登录" in login.text
+    assert "会先请您确认" in login.text
     assert "请求您使用" not in client.get("/login").text
 
 
@@ -1429,7 +1430,10 @@ def test_only_the_operator_marks_a_client_pre_consented_and_it_is_audited(client
     (marked,) = [a for a in _audited(db, "identity.client.pre_consent") if a.result == "ok"]
     assert marked.object_id == rp.client_id and '"pre_consented":true' in marked.detail
     assert [a for a in _audited(db, "identity.client.pre_consent") if a.result == "refused"]
-    # A pre-consented (first-party) client: no screen, straight back with a code.
+    # A pre-consented (first-party) client: the login page names it without promising a question …
+    login = client.get(authorize(client, rp, consent=None).headers["location"])
+    assert "“市协同办公系统”请求您使用" in login.text and "会先请您确认" not in login.text
+    # … and after sign-in there is no screen: straight back with a code.
     sign_in(client, city)
     r = authorize(client, rp, consent=None, scope="openid profile idcard")
     assert r.status_code == 302 and "code" in query(r.headers["location"])

@@ -295,7 +295,7 @@ def _login_page(
     errors: list[FieldError] | None = None,
     status_code: int = 200,
     signed_in_as: str = "",
-    asking_system: str = "",
+    asking_system: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     tabs = [
         {
@@ -325,14 +325,16 @@ def _login_page(
     )
 
 
-def _asking_system(database: Database, next_url: str) -> str:
-    """The name of the system whose sign-in brought the person here (from /oidc/authorize), or ""."""
+def _asking_system(database: Database, next_url: str) -> dict[str, Any] | None:
+    """The system whose sign-in brought the person here (from /oidc/authorize): its name and whether
+    the person will be asked for consent; None otherwise."""
     parts = urlsplit(next_url)
     if parts.path != "/oidc/authorize":
-        return ""
+        return None
     client_id = (parse_qs(parts.query).get("client_id") or [""])[0]
     with database.session() as s:
-        return oidc_svc.client_display_name(s, client_id) or ""
+        found = oidc_svc.asking_client(s, client_id)
+    return {"name": found[0], "asks_consent": not found[1]} if found else None
 
 
 @router.get("/login", response_class=HTMLResponse)

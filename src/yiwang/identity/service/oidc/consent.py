@@ -113,6 +113,14 @@ def consent_view(database: Database, req: AuthorizationRequest, session_token: s
         )
 
 
+def asking_client(session: Session, client_id: str) -> tuple[str, bool] | None:
+    """(name, pre-consented) of an active client, for the login page that names who asks."""
+    client = _find_client(session, client_id)
+    if client is None or not client.is_active:
+        return None
+    return client.name, client.pre_consented
+
+
 def consent_required_error(req: AuthorizationRequest) -> AuthorizeError:
     """prompt=none but the person has not consented: OIDC Core §3.1.2.6 consent_required."""
     return AuthorizeError(
