@@ -13,6 +13,12 @@ from yiwang.exchange.service.datause import (
     raise_objection,
     subject_of,
 )
+from yiwang.exchange.service.delegations import (
+    active_delegation,
+    create_delegation,
+    list_delegations,
+    revoke_delegation,
+)
 from yiwang.exchange.service.grants import (
     get_grant,
     grant_read,
@@ -34,6 +40,10 @@ from yiwang.exchange.service.stats import call_log, call_stats, roll_up_now, rol
 __all__ = [
     "CallRequest",
     "Outcome",
+    "active_delegation",
+    "create_delegation",
+    "list_delegations",
+    "revoke_delegation",
     "answer_objection",
     "call_log",
     "call_stats",
