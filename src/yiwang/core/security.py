@@ -46,8 +46,10 @@ SCOPE_PERMISSIONS: dict[str, str] = {
     "enterprise": "/oidc/userinfo：所代表的企业",
     "staff": "/oidc/userinfo：部门、角色、职务",
     "exchange.call": "共享数据接口（在共享授权之内）及本系统的共享申请与授权",
+    "catalog.read": "政务信息资源目录的只读接口：已发布目录、信息项、共享/开放/需求清单、检索",
 }
 EXCHANGE_CALL = "exchange.call"
+CATALOG_READ = "catalog.read"
 
 
 class ActorKind(StrEnum):

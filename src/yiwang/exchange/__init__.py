@@ -59,6 +59,7 @@ from yiwang.exchange.service import (
     list_grants,
     list_objections,
     list_requests,
+    may_decide,
     my_data_use,
     platform_access,
     raise_objection,
@@ -74,6 +75,7 @@ from yiwang.exchange.service import (
 )
 
 __all__ = [
+    "may_decide",
     "DelegationCreate",
     "DelegationRead",
     "create_delegation",

@@ -33,11 +33,13 @@ from yiwang.exchange.service.requests import (
     file_request,
     get_request,
     list_requests,
+    may_decide,
     withdraw_request,
 )
 from yiwang.exchange.service.stats import call_log, call_stats, roll_up_now, roll_up_stats, stats_csv
 
 __all__ = [
+    "may_decide",
     "CallRequest",
     "Outcome",
     "active_delegation",

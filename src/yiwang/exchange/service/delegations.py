@@ -21,7 +21,7 @@ import yiwang.identity as identity
 from yiwang.core import audit, clock
 from yiwang.core.clock import SHANGHAI
 from yiwang.core.errors import Conflict, Forbidden, Invalid, NotFound
-from yiwang.core.security import Actor, require_own_channel
+from yiwang.core.security import Actor, ActorKind, require_own_channel
 from yiwang.exchange.models import Delegation
 from yiwang.exchange.schemas import DelegationCreate, DelegationRead
 from yiwang.exchange.service.common import (
@@ -139,7 +139,8 @@ def list_delegations(session: Session, actor: Actor, *, active_only: bool = Fals
     conds = []
     seen = seen_units(session, actor)
     if seen is not None:
-        mine = [D.delegate_account_id == actor.account_id] if actor.account_id is not None else []
+        staff = actor.kind is ActorKind.STAFF and actor.account_id is not None
+        mine = [D.delegate_account_id == actor.account_id] if staff else []
         if not seen and not mine:
             raise _refuse(actor, "exchange.delegation.list", "只有部门数据管理员和平台运营人员可以查看委托")
         conds.append(or_(D.provider_dept_id.in_(sorted(seen)), *mine))

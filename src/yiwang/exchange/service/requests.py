@@ -408,6 +408,19 @@ def _own_request(session: Session, actor: Actor, row: SharingRequest) -> bool:
     return units is not None and row.consumer_dept_id in units
 
 
+def may_decide(session: Session, actor: Actor, request_id: int) -> bool:
+    """Whether `decide_request` would let `actor` decide this request (for pages to offer the form)."""
+    row = _load_request(session, request_id)
+    if row.status != "submitted" or actor.is_relying_party:
+        return False
+    if not is_officer_of(session, actor, row.provider_dept_id):
+        from yiwang.exchange.service.delegations import active_delegation
+
+        if active_delegation(session, actor, row.provider_dept_id) is None:
+            return False
+    return not _own_request(session, actor, row)
+
+
 def _status_word(status: str) -> str:
     return {"approved": "同意", "narrowed": "收窄后同意", "refused": "不予同意", "withdrawn": "撤回"}.get(
         status, status
