@@ -19,7 +19,7 @@ from yiwang import identity
 from yiwang.core import clock
 from yiwang.core.errors import Forbidden, Invalid
 from yiwang.core.ids import citizen_id_check_char
-from yiwang.core.security import PLATFORM, Actor, ActorKind
+from yiwang.core.security import PLATFORM, Actor, ActorKind, require_role
 from yiwang.identity.models import StaffRole
 
 API = "/api/v1/admin"
@@ -200,6 +200,8 @@ def test_platform_admin_held_below_the_top_is_not_platform_wide(db, city, minzhe
         actor = identity.build_actor(s, identity.get_account(s, minzheng_clerk))
     assert actor.has_role("platform_admin") and not actor.is_platform_admin
     assert actor.admin_units == frozenset({city.departments["minzheng"]})
+    with pytest.raises(Forbidden):
+        require_role(actor, "platform_admin")  # e.g. registering an external registry adapter
 
 
 def test_a_data_officer_role_held_elsewhere_does_not_make_one_an_officer_of_ones_own_department(db, city):

@@ -152,8 +152,10 @@ def require_authenticated(actor: Actor) -> None:
 
 
 def require_role(actor: Actor, *roles: str) -> None:
+    """One of `roles`, held over the whole platform (at a top-level unit). For authority within a
+    unit, check `actor.reach(...)` against the object's unit instead."""
     require_authenticated(actor)
-    if not actor.has_role(*roles):
+    if not actor.wide(*roles):
         raise Forbidden(detail="您的角色不能进行此操作")
 
 
