@@ -43,6 +43,9 @@ def problem_response(request: Request, problem: Problem) -> Response:
     headers = {}
     if problem.status == 401 and request.url.path.startswith("/api/"):
         headers["WWW-Authenticate"] = 'Bearer realm="yiwang"'
+    elif problem.slug == "insufficient-scope":
+        # RFC 6750 §3.1: a valid token that does not name what this resource needs.
+        headers["WWW-Authenticate"] = 'Bearer realm="yiwang", error="insufficient_scope"'
     if problem.status in (423, 429) and "retry_after" in problem.extra:
         headers["Retry-After"] = str(problem.extra["retry_after"])
     if _wants_json(request):

@@ -62,7 +62,7 @@ def other_officer_h(minzheng_officer) -> dict[str, str]:
 @pytest.fixture
 def system_h(db, city) -> dict[str, str]:
     """A registered government system (client credentials of the demo client)."""
-    return _token(db, None, city.client.client_id, scope="api")
+    return _token(db, None, city.client.client_id, scope="catalog.read")
 
 
 # ---------------------------------------------------------------- bodies and shortcuts

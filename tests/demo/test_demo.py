@@ -255,7 +255,7 @@ def test_staff_hold_their_roles_where_they_work(built):
     assert grants[("leader", "leader")][0] == info.city_unit_id
     assert grants[("deptadmin", "dept_admin")] == (d["minzheng"], d["minzheng"])
     assert grants[("admin", "platform_admin")] == (province.id, d["dashuju"])
-    assert grants[("auditor", "auditor")] == (d["dashuju"], d["dashuju"])
+    assert grants[("auditor", "auditor")] == (info.city_unit_id, d["dashuju"])
     assert community.kind == "community"
     assert len(grants) == len(STAFF)  # one role each
 

@@ -376,10 +376,12 @@ def test_full_code_flow_with_pkce_verified_by_pyoidc(app, client, city, rp, db, 
     assert info["account_kind"] == "citizen"
     assert "phone_number" in info.to_dict() or "phone" not in request_args["scope"]
 
-    # The access token is also a Bearer token on the platform's own API.
+    # The access token is the relying party's, not the platform session: the platform's own API
+    # refuses it (insufficient_scope), however much the person could do there themself.
     me = client.get("/api/v1/identity/me", headers=bearer(atr["access_token"]))
-    assert me.status_code == 200, me.text
-    assert me.json()["name"] == city.accounts["citizen"].display_name
+    assert me.status_code == 403, me.text
+    assert me.json()["type"] == "/problems/insufficient-scope"
+    assert 'error="insufficient_scope"' in me.headers["www-authenticate"]
 
     # Issuance is in the audit chain, with the person as the data subject.
     with db.session() as s:

@@ -19,7 +19,8 @@ from yiwang.catalog.service import exports
 from yiwang.catalog.service.common import require_reader
 from yiwang.core.clock import now as clock_now
 from yiwang.core.clock import to_local
-from yiwang.core.deps import ActorDep, SessionDep
+from yiwang.core.deps import ActorDep, SessionDep, accepts_scopes
+from yiwang.core.security import CATALOG_READ
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
@@ -123,6 +124,7 @@ def category_tree() -> list[s.CategoryNode]:
 
 
 @router.get("/vocabularies", response_model=Vocabularies, summary="取值表与资源分类", responses=PROBLEMS)
+@accepts_scopes(CATALOG_READ)
 def vocabularies(actor: ActorDep) -> Vocabularies:
     require_reader(actor)
     return Vocabularies(
@@ -144,6 +146,7 @@ def vocabularies(actor: ActorDep) -> Vocabularies:
 
 
 @router.get("/entries", response_model=s.EntryList, summary="目录列表", responses=PROBLEMS)
+@accepts_scopes(CATALOG_READ)
 def list_entries(
     session: SessionDep, actor: ActorDep, filters: FiltersDep, offset: Offset = 0, limit: Limit = 50
 ) -> s.EntryList:
@@ -164,6 +167,7 @@ def draft_entry(session: SessionDep, actor: ActorDep, body: s.EntryCreate) -> s.
 
 
 @router.get("/entries/{code}", response_model=s.EntryRead, summary="目录详情", responses=PROBLEMS)
+@accepts_scopes(CATALOG_READ)
 def read_entry(session: SessionDep, actor: ActorDep, code: Code) -> s.EntryRead:
     return service.read_entry(session, actor, code)
 
@@ -205,6 +209,7 @@ def entry_timeline(session: SessionDep, actor: ActorDep, code: Code) -> list[s.T
 
 
 @router.get("/entries/{code}/items", response_model=list[s.ItemRead], summary="信息项", responses=PROBLEMS)
+@accepts_scopes(CATALOG_READ)
 def entry_items(session: SessionDep, actor: ActorDep, code: Code) -> list[s.ItemRead]:
     return service.read_entry(session, actor, code).items
 
@@ -258,6 +263,7 @@ def resources(session: SessionDep, actor: ActorDep) -> list[s.ResourceOption]:
 
 
 @router.get("/search", response_model=s.EntryList, summary="目录检索（中文分词）", responses=PROBLEMS)
+@accepts_scopes(CATALOG_READ)
 def search(
     session: SessionDep,
     actor: ActorDep,
@@ -338,6 +344,7 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/lists/sharing", response_model=s.SharingList, summary="共享目录", responses=PROBLEMS)
+@accepts_scopes(CATALOG_READ)
 def sharing_list(
     session: SessionDep, actor: ActorDep, filters: FiltersDep, offset: Offset = 0, limit: Limit = 50
 ) -> s.SharingList:
@@ -348,12 +355,14 @@ def sharing_list(
 @router.get(
     "/lists/sharing.{fmt}", summary="导出共享目录", response_class=Response, responses=EXPORT_RESPONSES
 )
+@accepts_scopes(CATALOG_READ)
 def sharing_export(session: SessionDep, actor: ActorDep, filters: FiltersDep, fmt: ExportFormat) -> Response:
     rows = service.sharing_list(session, actor, filters, limit=None).items
     return export_response("sharing", fmt, exports.sharing_table(rows))
 
 
 @router.get("/lists/open", response_model=s.SharingList, summary="开放目录", responses=PROBLEMS)
+@accepts_scopes(CATALOG_READ)
 def open_list(
     session: SessionDep, actor: ActorDep, filters: FiltersDep, offset: Offset = 0, limit: Limit = 50
 ) -> s.SharingList:
@@ -362,12 +371,14 @@ def open_list(
 
 
 @router.get("/lists/open.{fmt}", summary="导出开放目录", response_class=Response, responses=EXPORT_RESPONSES)
+@accepts_scopes(CATALOG_READ)
 def open_export(session: SessionDep, actor: ActorDep, filters: FiltersDep, fmt: ExportFormat) -> Response:
     rows = service.open_list(session, actor, filters, limit=None).items
     return export_response("open", fmt, exports.sharing_table(rows))
 
 
 @router.get("/lists/demand", response_model=s.DemandList, summary="需求目录", responses=PROBLEMS)
+@accepts_scopes(CATALOG_READ)
 def demand_list(
     session: SessionDep,
     actor: ActorDep,
@@ -389,6 +400,7 @@ def demand_list(
 @router.get(
     "/lists/demand.{fmt}", summary="导出需求目录", response_class=Response, responses=EXPORT_RESPONSES
 )
+@accepts_scopes(CATALOG_READ)
 def demand_export(
     session: SessionDep,
     actor: ActorDep,

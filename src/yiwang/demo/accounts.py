@@ -49,7 +49,7 @@ STAFF: tuple[StaffSpec, ...] = (
     StaffSpec("leader", "leader", "leader", "city", "zhengfuban", "副市长"),
     StaffSpec("dept_admin", "deptadmin", "dept_admin", "minzheng", "minzheng", "办公室主任"),
     StaffSpec("admin", "admin", "platform_admin", "province", "dashuju", "平台运维管理员"),
-    StaffSpec("auditor", "auditor", "auditor", "dashuju", "dashuju", "安全审计员"),
+    StaffSpec("auditor", "auditor", "auditor", "city", "dashuju", "安全审计员"),
 )
 ACCOUNT_KEYS = ("citizen", "enterprise", "agent", *(s.key for s in STAFF))
 

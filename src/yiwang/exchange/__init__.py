@@ -10,6 +10,8 @@ Public face: other modules (and the demo build) use only what is imported here.
 * data use: `my_data_use`, `data_use_call`, `platform_access`, `raise_objection`, `list_objections`,
   `get_objection`, `answer_objection`;
 * statistics: `call_stats`, `call_log`, `stats_csv`, `roll_up_stats` (the job), `roll_up_now`;
+* delegations: `create_delegation`, `revoke_delegation`, `list_delegations` (a provider's audited
+  delegation of its decisions to an operator);
 * settings: `read_settings`, `update_settings`; `clear_caches` (in-process catalog/settings caches);
 * the demo: `seed_demo_exchange` → `DemoExchange` (defined in `yiwang.exchange.demo`).
 """
@@ -21,6 +23,8 @@ from yiwang.exchange.schemas import (
     CallRead,
     DataUsePage,
     Decision,
+    DelegationCreate,
+    DelegationRead,
     GrantList,
     GrantRead,
     ObjectionAnswer,
@@ -44,19 +48,23 @@ from yiwang.exchange.service import (
     call_log,
     call_stats,
     clear_caches,
+    create_delegation,
     data_use_call,
     decide_request,
     file_request,
     get_grant,
     get_objection,
     get_request,
+    list_delegations,
     list_grants,
     list_objections,
     list_requests,
+    may_decide,
     my_data_use,
     platform_access,
     raise_objection,
     read_settings,
+    revoke_delegation,
     revoke_grant,
     roll_up_now,
     roll_up_stats,
@@ -67,6 +75,12 @@ from yiwang.exchange.service import (
 )
 
 __all__ = [
+    "may_decide",
+    "DelegationCreate",
+    "DelegationRead",
+    "create_delegation",
+    "list_delegations",
+    "revoke_delegation",
     "CallLogPage",
     "CallLogRow",
     "CallRead",

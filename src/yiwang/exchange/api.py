@@ -8,6 +8,7 @@
 * `/requests`, `/grants` — filing and deciding sharing requests, revoking grants.
 * `/my-data-use` — "who used my data" for citizens and enterprises, and their objections;
   `/objections` — the provider's side of objections.
+* `/delegations` — a provider's audited delegation of its decisions to an operator.
 * `/stats`, `/calls` — call statistics and the call log behind them; `/settings`.
 
 Errors are problem+json with Chinese titles; every refusal is on the audit chain.
@@ -22,8 +23,9 @@ from fastapi import APIRouter, Body, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from yiwang.core.deps import ActorDep, SessionDep, audit_action
+from yiwang.core.deps import ActorDep, SessionDep, accepts_scopes, audit_action
 from yiwang.core.errors import PROBLEM_MEDIA_TYPE, Problem
+from yiwang.core.security import EXCHANGE_CALL
 from yiwang.exchange import schemas as s
 from yiwang.exchange import service
 
@@ -80,6 +82,7 @@ def _run(request: Request, req: service.CallRequest) -> Response:
 
 
 @router.get("/data/{resource_key}", responses=DATA_PROBLEMS, summary="按主体查询共享数据")
+@accepts_scopes(EXCHANGE_CALL)
 def query_subject(
     request: Request,
     resource_key: ResourceKey,
@@ -102,6 +105,7 @@ class BatchQuery(BaseModel):
 
 
 @router.post("/data/{resource_key}/query", responses=DATA_PROBLEMS, summary="批量按主体查询共享数据")
+@accepts_scopes(EXCHANGE_CALL)
 def query_batch(request: Request, resource_key: ResourceKey, body: Annotated[BatchQuery, Body()]) -> Response:
     """Several subjects at once (up to the `max_batch` setting, 50 by default); all or nothing: one
     invalid subject refuses the whole request. One call-log row and audit record per subject."""
@@ -112,6 +116,7 @@ def query_batch(request: Request, resource_key: ResourceKey, body: Annotated[Bat
 @router.get(
     "/data/{resource_key}/slice", responses=DATA_PROBLEMS, summary="按地区切片获取共享数据（数据回流）"
 )
+@accepts_scopes(EXCHANGE_CALL)
 def query_slice(
     request: Request,
     resource_key: ResourceKey,
@@ -138,12 +143,14 @@ def query_slice(
     summary="提出共享申请",
 )
 @audit_action("exchange.request.file")
+@accepts_scopes(EXCHANGE_CALL)
 def file_request(session: SessionDep, actor: ActorDep, data: s.RequestCreate) -> s.RequestRead:
     return service.file_request(session, actor, data)
 
 
 @router.get("/requests", response_model=s.RequestList, responses=PROBLEMS, summary="共享申请列表")
 @audit_action("exchange.request.list")
+@accepts_scopes(EXCHANGE_CALL)
 def list_requests(
     session: SessionDep,
     actor: ActorDep,
@@ -172,6 +179,7 @@ def list_requests(
     "/requests/{request_id}", response_model=s.RequestRead, responses=PROBLEMS, summary="共享申请详情"
 )
 @audit_action("exchange.request.read")
+@accepts_scopes(EXCHANGE_CALL)
 def get_request(session: SessionDep, actor: ActorDep, request_id: int) -> s.RequestRead:
     return service.get_request(session, actor, request_id)
 
@@ -196,12 +204,14 @@ def decide_request(
     summary="撤回共享申请",
 )
 @audit_action("exchange.request.withdraw")
+@accepts_scopes(EXCHANGE_CALL)
 def withdraw_request(session: SessionDep, actor: ActorDep, request_id: int) -> s.RequestRead:
     return service.withdraw_request(session, actor, request_id)
 
 
 @router.get("/grants", response_model=s.GrantList, responses=PROBLEMS, summary="共享授权列表")
 @audit_action("exchange.grant.list")
+@accepts_scopes(EXCHANGE_CALL)
 def list_grants(
     session: SessionDep,
     actor: ActorDep,
@@ -223,6 +233,7 @@ class GrantDetail(BaseModel):
 
 @router.get("/grants/{grant_id}", response_model=GrantDetail, responses=PROBLEMS, summary="共享授权详情")
 @audit_action("exchange.grant.read")
+@accepts_scopes(EXCHANGE_CALL)
 def get_grant(session: SessionDep, actor: ActorDep, grant_id: int) -> GrantDetail:
     grant, events = service.get_grant(session, actor, grant_id)
     return GrantDetail(grant=grant, timeline=events)
@@ -313,6 +324,44 @@ def answer_objection(
     session: SessionDep, actor: ActorDep, objection_id: int, body: s.ObjectionAnswer
 ) -> s.ObjectionRead:
     return service.answer_objection(session, actor, objection_id, body)
+
+
+# ================================================================= delegations
+
+DelegationId = Annotated[int, Path(ge=1, le=2_147_483_647, description="委托编号")]
+
+
+@router.get(
+    "/delegations", response_model=list[s.DelegationRead], responses=PROBLEMS, summary="共享审批委托列表"
+)
+@audit_action("exchange.delegation.list")
+def list_delegations(
+    session: SessionDep, actor: ActorDep, active: Annotated[bool, Query(description="只看有效的")] = False
+) -> list[s.DelegationRead]:
+    return service.list_delegations(session, actor, active_only=active)
+
+
+@router.post(
+    "/delegations",
+    response_model=s.DelegationRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=PROBLEMS,
+    summary="委托平台运营人员代为审批（提供部门数据管理员）",
+)
+@audit_action("exchange.delegation.create")
+def create_delegation(session: SessionDep, actor: ActorDep, data: s.DelegationCreate) -> s.DelegationRead:
+    return service.create_delegation(session, actor, data)
+
+
+@router.post(
+    "/delegations/{delegation_id}/revoke",
+    response_model=s.DelegationRead,
+    responses=PROBLEMS,
+    summary="撤销委托",
+)
+@audit_action("exchange.delegation.revoke")
+def revoke_delegation(session: SessionDep, actor: ActorDep, delegation_id: DelegationId) -> s.DelegationRead:
+    return service.revoke_delegation(session, actor, delegation_id)
 
 
 # ================================================================= statistics, call log, settings

@@ -16,6 +16,8 @@
 * `exchange_label` — display names of the clients, departments and catalog entries the call log
   refers to by id, filled when first shown (so lists need one query for all their names).
 * `exchange_setting` — settings as data (the decision deadline in working days, default rate limits).
+* `exchange_delegation` — a provider's time-limited delegation of its sharing decisions to an
+  operator account (the only way an operator decides for a provider).
 
 Cross-module references are plain ids (org units, accounts, client ids, resource keys, catalog codes).
 The call log has no foreign keys on purpose: it is the hottest insert of the module, and a foreign key
@@ -264,3 +266,27 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Delegation(Base):
+    """A providing department's written delegation (委托) of its sharing decisions to one operator
+    account for a limited time: the only way a platform operator acts for a provider. Made and ended by
+    the provider's data officer; every use names it in the audit record."""
+
+    __tablename__ = "exchange_delegation"
+    __table_args__ = (
+        Index("ix_exchange_delegation_delegate_provider", "delegate_account_id", "provider_dept_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_dept_id: Mapped[int] = mapped_column(ForeignKey(ORG_UNIT_FK))
+    provider_dept_name: Mapped[str] = mapped_column(String(100), default="")
+    delegate_account_id: Mapped[int] = mapped_column(ForeignKey(ACCOUNT_FK))
+    delegate_name: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey(ACCOUNT_FK))
+    created_by_name: Mapped[str] = mapped_column(String(100), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_name: Mapped[str] = mapped_column(String(100), default="")

@@ -1,8 +1,8 @@
 """Input and output models of the exchange (pydantic; templates and other modules get these, never ORM
 rows). Families: `RequestCreate` / `Decision` / `RequestRead` / `RequestList`, `GrantRead` /
 `GrantList`, `TimelineEvent`, `CallRead` / `DataUsePage`, `ObjectionCreate` / `ObjectionAnswer` /
-`ObjectionRead`, `StatRow` / `StatsRead`, `SettingsRead` / `SettingsUpdate`. Messages of our own
-validators are Chinese: they reach people as problem+json."""
+`ObjectionRead`, `DelegationCreate` / `DelegationRead`, `StatRow` / `StatsRead`, `SettingsRead` /
+`SettingsUpdate`. Messages of our own validators are Chinese: they reach people as problem+json."""
 
 from __future__ import annotations
 
@@ -263,6 +263,37 @@ class RevokeGrant(BaseModel):
     model_config = _STRICT
 
     reason: str = Field(min_length=2, max_length=2000)
+
+
+# ================================================================= delegations
+
+
+class DelegationCreate(BaseModel):
+    """A provider's delegation of its sharing decisions to an operator account, until a date."""
+
+    model_config = _STRICT
+
+    provider_dept_id: int = Field(ge=1, le=2_147_483_647, description="委托的提供部门")
+    delegate_account_id: int = Field(ge=1, le=2_147_483_647, description="受托的平台运营人员账号")
+    reason: str = Field(min_length=2, max_length=400, description="委托事由")
+    valid_until: date = Field(description="委托截止日期（含当日，最长 90 天）")
+
+
+class DelegationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    provider_dept_id: int
+    provider_dept_name: str
+    delegate_account_id: int
+    delegate_name: str
+    reason: str
+    valid_until: datetime
+    created_at: datetime
+    created_by_name: str
+    revoked_at: datetime | None = None
+    revoked_by_name: str = ""
+    active: bool = False
 
 
 # ================================================================= who used my data

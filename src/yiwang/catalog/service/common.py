@@ -79,8 +79,10 @@ def editable_units(session: Session, actor: Actor) -> frozenset[int] | None:
     """The org units whose entries `actor` may edit; None means all (platform admin)."""
     if actor.is_platform_admin:
         return None
-    if actor.kind is not ActorKind.STAFF or EDITOR_ROLE not in actor.roles or actor.department_id is None:
+    # The role must be valid where the officer's department is (held there or above), not anywhere.
+    if actor.kind is not ActorKind.STAFF or not actor.holds_for_department(EDITOR_ROLE):
         return frozenset()
+    assert actor.department_id is not None
     return frozenset(identity.subtree_ids(session, actor.department_id))
 
 

@@ -36,7 +36,9 @@ def file_demand(session: Session, actor: Actor, data: DemandCreate) -> DemandRea
     """A department's data officer (or a platform admin) records a data demand."""
     action = "catalog.demand.file"
     require_authenticated(actor)
-    if actor.kind is not ActorKind.STAFF or (EDITOR_ROLE not in actor.roles and not actor.is_platform_admin):
+    if actor.kind is not ActorKind.STAFF or not (
+        actor.holds_for_department(EDITOR_ROLE) or actor.is_platform_admin
+    ):
         raise refuse(
             actor, action, "只有部门数据管理员或平台管理员可以登记数据需求", object_type="catalog_demand"
         )

@@ -155,7 +155,7 @@ def draft_entry(session: Session, actor: Actor, data: EntryCreate) -> EntryRead:
     require_authenticated(actor)
     if actor.kind is not ActorKind.STAFF and not actor.is_platform_admin:
         raise refuse(actor, action, "只有政务工作人员可以编制目录")
-    if EDITOR_ROLE not in actor.roles and not actor.is_platform_admin:
+    if not (actor.holds_for_department(EDITOR_ROLE) or actor.is_platform_admin):
         raise refuse(actor, action, "只有部门数据管理员或平台管理员可以编制目录")
     department_id = data.department_id or actor.department_id
     if department_id is None:

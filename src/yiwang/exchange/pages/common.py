@@ -28,6 +28,8 @@ DONE = {
     "answered": "已答复异议，提出人会在“数据使用记录”中看到答复。",
     "objection": "您的异议已提交给提供数据的部门，答复后会显示在这条记录下面。",
     "rolled-up": "统计已汇总到最新。",
+    "delegated": "已委托。受托人可在委托期内代本部门审批共享申请，每次审批都会记入审计。",
+    "undelegated": "委托已撤销。",
 }
 
 STAFF_NAV = (
@@ -36,6 +38,7 @@ STAFF_NAV = (
     ("/exchange/requests?box=outgoing", "本部门申请", "officer"),
     ("/exchange/grants", "共享授权", "officer"),
     ("/exchange/objections", "数据使用异议", "officer"),
+    ("/exchange/delegations", "审批委托", "officer"),
     ("/exchange/stats", "调用统计", "stats"),
     ("/exchange/calls", "调用日志", "stats"),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Form, Query, Request
+from fastapi import Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yiwang import catalog, exchange, identity
@@ -192,7 +192,7 @@ def _request_view(
     from yiwang.exchange.service.common import is_officer_of
 
     names = _field_names(session, req.catalog_code)
-    can_decide = req.status == "submitted" and is_officer_of(session, actor, req.provider_dept_id)
+    can_decide = exchange.may_decide(session, actor, req.id)
     can_withdraw = req.status == "submitted" and is_officer_of(session, actor, req.consumer_dept_id)
     form = form or {
         "decision": "",
@@ -527,3 +527,91 @@ def calls_page(
         "result": result,
     }
     return render(request, actor, "calls.html", "共享调用日志", log=log, query=query, page=page)
+
+
+# ================================================================= delegations
+
+
+def _delegation_page(
+    request: Request, session: Any, actor: Actor, *, status_code: int = 200, **ctx: Any
+) -> HTMLResponse:
+    items = exchange.list_delegations(session, actor)
+    providers = [
+        (str(u), identity.get_org_unit(session, u).name) for u in sorted(actor.units_of("data_officer"))
+    ]
+    return render(
+        request,
+        actor,
+        "delegations.html",
+        "审批委托",
+        status_code=status_code,
+        items=items,
+        providers=providers,
+        me=actor.account_id,
+        **ctx,
+    )
+
+
+@router.get("/exchange/delegations", response_class=HTMLResponse)
+@audit_action("exchange.delegation.list")
+def delegations_page(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
+    _require_staff(actor, "exchange.delegation.list")
+    return _delegation_page(request, session, actor, form={})
+
+
+@router.post("/exchange/delegations", response_class=HTMLResponse)
+@audit_action("exchange.delegation.create")
+def delegate_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    csrf_token: Annotated[str, Form()] = "",
+    provider_dept_id: Annotated[str, Form(max_length=12)] = "",
+    delegate_username: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=400)] = "",
+    valid_until: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    identity.require_csrf(request, csrf_token)
+    _require_staff(actor, "exchange.delegation.create")
+    form = {
+        "provider_dept_id": provider_dept_id,
+        "delegate_username": delegate_username,
+        "reason": reason,
+        "valid_until": valid_until,
+    }
+    try:
+        delegate = identity.find_account(session, delegate_username) if delegate_username.strip() else None
+        if delegate is None:
+            raise Invalid.on("delegate_username", "请填写受托平台运营人员的用户名（须为已登记的账号）")
+        data = parse(
+            exchange.DelegationCreate,
+            {
+                "provider_dept_id": provider_dept_id or None,
+                "delegate_account_id": delegate.id,
+                "reason": reason,
+                "valid_until": valid_until or None,
+            },
+        )
+        exchange.create_delegation(session, actor, data)
+    except Invalid as problem:
+        session.rollback()
+        errors = [
+            e if e.field != "delegate_account_id" else type(e)("delegate_username", e.message)
+            for e in page_errors(problem, "reason")
+        ]
+        return _delegation_page(request, session, actor, status_code=422, form=form, errors=errors)
+    return redirect("/exchange/delegations?done=delegated")
+
+
+@router.post("/exchange/delegations/{delegation_id}/revoke")
+@audit_action("exchange.delegation.revoke")
+def revoke_delegation_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    delegation_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    identity.require_csrf(request, csrf_token)
+    exchange.revoke_delegation(session, actor, delegation_id)
+    return redirect("/exchange/delegations?done=undelegated")

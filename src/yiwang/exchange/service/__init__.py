@@ -13,6 +13,12 @@ from yiwang.exchange.service.datause import (
     raise_objection,
     subject_of,
 )
+from yiwang.exchange.service.delegations import (
+    active_delegation,
+    create_delegation,
+    list_delegations,
+    revoke_delegation,
+)
 from yiwang.exchange.service.grants import (
     get_grant,
     grant_read,
@@ -27,13 +33,19 @@ from yiwang.exchange.service.requests import (
     file_request,
     get_request,
     list_requests,
+    may_decide,
     withdraw_request,
 )
 from yiwang.exchange.service.stats import call_log, call_stats, roll_up_now, roll_up_stats, stats_csv
 
 __all__ = [
+    "may_decide",
     "CallRequest",
     "Outcome",
+    "active_delegation",
+    "create_delegation",
+    "list_delegations",
+    "revoke_delegation",
     "answer_objection",
     "call_log",
     "call_stats",

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from yiwang import catalog, registry
 from yiwang.core import events
-from yiwang.core.deps import get_actor
+from yiwang.core.deps import check_route_scopes, get_actor
 from yiwang.core.security import Actor, ActorKind
 from yiwang.exchange.service.common import get_settings_map
 
@@ -126,6 +126,8 @@ def cached_actor(request: Any, session: Session) -> Actor:
     if hit is not None and hit[0] > now:
         ip = request.client.host if request.client else None
         actor = hit[1] if hit[1].ip == ip else hit[1].with_request(ip)
+        if actor.is_relying_party:
+            check_route_scopes(request, actor)
         request.state.actor = actor
         return actor
     actor = get_actor(request, session)

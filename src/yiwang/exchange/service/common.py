@@ -6,10 +6,12 @@ Authorisation (DESIGN §3 rule 2), decided here for the API, the pages and the d
   department that owns the system (or, with no system, of the department whose staff will use it),
   or a platform admin;
 * deciding a request, revoking a grant, answering an objection: the data officer of the providing
-  department (its subtree), or a platform admin acting for the operator;
-* withdrawing a request: whoever could have filed it;
-* statistics and the call log: platform admins, auditors and leaders see everything; a data officer
-  sees the calls that involve their department (as provider or consumer);
+  department (the subtree of the unit the role is held in), or an operator holding that department's
+  active, audited delegation (`delegations.py`); nobody decides a request of their own department;
+* withdrawing a request: whoever filed it, or the consuming department's data officer;
+* statistics and the call log: platform admins, auditors and leaders see what lies within the unit
+  their role is held in (everything when held at the top of the tree); a data officer sees the calls
+  that involve their department (as provider or consumer);
 * "who used my data": the citizen (their citizen ID) or the enterprise (the credit code acted for).
 """
 
@@ -62,13 +64,46 @@ def subtree(session: Session, unit_id: int) -> frozenset[int]:
     return memo[unit_id]
 
 
+def _subtrees(session: Session, roots: Iterable[int]) -> frozenset[int]:
+    out: set[int] = set()
+    for root in roots:
+        out |= subtree(session, root)
+    return frozenset(out)
+
+
 def officer_units(session: Session, actor: Actor) -> frozenset[int] | None:
-    """The departments whose sharing `actor` administers: None = all (platform admin); empty = none."""
-    if actor.is_platform_admin:
-        return None
-    if actor.kind is not ActorKind.STAFF or OFFICER_ROLE not in actor.roles or actor.department_id is None:
+    """The departments whose sharing `actor` administers as data officer — the subtrees of the units
+    the role is held in: None = all (the platform's own code); empty = none. A platform admin is not
+    a data officer: it acts for a provider only through a delegation (`delegations.py`)."""
+    if actor.role_units is None:
+        # An actor made by code (the platform itself, the demo, the CLI), not held in the org tree.
+        if actor.is_platform_admin:
+            return None
+        if actor.kind is ActorKind.STAFF and OFFICER_ROLE in actor.roles and actor.department_id is not None:
+            return subtree(session, actor.department_id)
         return frozenset()
-    return subtree(session, actor.department_id)
+    if actor.kind is not ActorKind.STAFF:
+        return frozenset()
+    return _subtrees(session, actor.units_of(OFFICER_ROLE))
+
+
+def operator_units(session: Session, actor: Actor) -> frozenset[int] | None:
+    """Where an operator role (platform admin, auditor, leader) lets `actor` look: None = everywhere
+    (held at a top-level unit), else the subtrees of the units it is held in (empty = none)."""
+    reach = actor.reach(*OPERATOR_ROLES)
+    if reach is None:
+        return None
+    return _subtrees(session, reach)
+
+
+def seen_units(session: Session, actor: Actor) -> frozenset[int] | None:
+    """Departments whose sharing `actor` may read: as an operator, within its reach; as a data
+    officer, its own. None = all."""
+    ops = operator_units(session, actor)
+    officers = officer_units(session, actor)
+    if ops is None or officers is None:
+        return None
+    return ops | officers
 
 
 def is_officer_of(session: Session, actor: Actor, department_id: int) -> bool:
@@ -78,26 +113,30 @@ def is_officer_of(session: Session, actor: Actor, department_id: int) -> bool:
 
 def require_officer_of(
     session: Session, actor: Actor, department_id: int, action: str, *, object_type: str, object_id: Any
-) -> None:
+) -> int | None:
+    """The providing department's data officer — or an operator holding an active delegation from it
+    (returns the delegation's id, to be named in the audit record); refuses anyone else."""
     require_authenticated(actor)
-    if not is_officer_of(session, actor, department_id):
-        if OFFICER_ROLE in actor.roles:
-            detail = "您只能处理本部门作为提供方的共享事项"
-        else:
-            detail = "只有提供部门的数据管理员可以进行此操作"
-        raise Forbidden(detail=detail).audited(
-            actor, action, object_type=object_type, object_id=str(object_id)
-        )
+    if is_officer_of(session, actor, department_id):
+        return None
+    from yiwang.exchange.service.delegations import active_delegation
+
+    delegation = active_delegation(session, actor, department_id)
+    if delegation is not None:
+        return delegation
+    if OFFICER_ROLE in actor.roles:
+        detail = "您只能处理本部门作为提供方的共享事项"
+    else:
+        detail = "只有提供部门的数据管理员（或经其书面委托的平台运营人员）可以进行此操作"
+    raise Forbidden(detail=detail).audited(actor, action, object_type=object_type, object_id=str(object_id))
 
 
 def operator_scope(session: Session, actor: Actor, action: str) -> frozenset[int] | None:
     """Whose calls `actor` may see in the statistics and the call log: None = all; else the
-    departments (as provider or consumer) of a data officer."""
+    departments (as provider or consumer) within an operator's reach or of a data officer."""
     require_authenticated(actor)
-    if actor.has_role(*OPERATOR_ROLES):
-        return None
-    units = officer_units(session, actor)
-    if units:
+    units = seen_units(session, actor)
+    if units is None or units:
         return units
     raise Forbidden(detail="只有平台运营人员、审计员和部门数据管理员可以查看共享调用统计").audited(
         actor, action

@@ -33,11 +33,10 @@ from yiwang.exchange.schemas import (
     PlatformAccess,
 )
 from yiwang.exchange.service.common import (
-    OPERATOR_ROLES,
     add_event,
     labels,
-    officer_units,
     require_officer_of,
+    seen_units,
 )
 
 _C = Call.__table__
@@ -246,14 +245,13 @@ def list_objections(
     """Objections to the calls of the actor's department as provider (all for operators)."""
     require_authenticated(actor)
     conds = []
-    if not actor.has_role(*OPERATOR_ROLES):
-        units = officer_units(session, actor)
-        if units is not None:
-            if not units:
-                raise Forbidden(detail="只有提供部门的数据管理员可以处理数据使用异议").audited(
-                    actor, "exchange.objection.list"
-                )
-            conds.append(Objection.provider_dept_id.in_(sorted(units)))
+    units = seen_units(session, actor)
+    if units is not None:
+        if not units:
+            raise Forbidden(detail="只有提供部门的数据管理员可以处理数据使用异议").audited(
+                actor, "exchange.objection.list"
+            )
+        conds.append(Objection.provider_dept_id.in_(sorted(units)))
     if status:
         if status not in ("open", "answered"):
             raise Invalid.on("status", "状态应为 open 或 answered")
@@ -298,8 +296,8 @@ def get_objection(session: Session, actor: Actor, objection_id: int) -> Objectio
         actor.subject_id,
         actor.on_behalf_of,
     )
-    if not mine and not actor.has_role(*OPERATOR_ROLES):
-        units = officer_units(session, actor)
+    if not mine:
+        units = seen_units(session, actor)
         if units is not None and row.provider_dept_id not in units:
             raise Forbidden(detail="只有提出人和提供部门可以查看该异议").audited(
                 actor,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit, clock
@@ -17,11 +17,12 @@ from yiwang.exchange.models import Grant, Setting
 from yiwang.exchange.schemas import GrantList, GrantRead, SettingsRead, SettingsUpdate, TimelineEvent
 from yiwang.exchange.service.cache import clear_caches
 from yiwang.exchange.service.common import (
-    OPERATOR_ROLES,
     add_event,
     get_settings_map,
     officer_units,
+    operator_units,
     require_officer_of,
+    seen_units,
     timeline,
 )
 
@@ -43,11 +44,9 @@ def grant_read(row: Grant, now: datetime | None = None) -> GrantRead:
 
 
 def may_see(session: Session, actor: Actor, provider: int, consumer: int, client_id: str | None) -> bool:
-    if actor.has_role(*OPERATOR_ROLES):
-        return True
     if actor.kind is ActorKind.SYSTEM and actor.client_id and actor.client_id == client_id:
         return True
-    units = officer_units(session, actor)
+    units = seen_units(session, actor)
     return units is None or provider in units or consumer in units
 
 
@@ -57,7 +56,7 @@ def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> 
     row = session.scalars(select(Grant).where(Grant.id == grant_id).with_for_update()).first()
     if row is None:
         raise NotFound(detail=f"共享授权 {grant_id} 不存在")
-    require_officer_of(
+    delegation = require_officer_of(
         session, actor, row.provider_dept_id, action, object_type="exchange_grant", object_id=grant_id
     )
     reason = (reason or "").strip()
@@ -79,7 +78,12 @@ def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> 
         object_type="exchange_grant",
         object_id=str(row.id),
         purpose=row.purpose,
-        detail={"reason": reason, "client": row.client_id, "resource": row.resource_key},
+        detail={
+            "reason": reason,
+            "client": row.client_id,
+            "resource": row.resource_key,
+            **({"delegation": delegation} if delegation else {}),
+        },
     )
     session.flush()
     return grant_read(row, now)
@@ -102,16 +106,23 @@ def box_filter(
         if box == "incoming":
             return false()
         return client_col == actor.client_id
+    operators = operator_units(session, actor)
     if box == "all":
-        if actor.has_role(*OPERATOR_ROLES):
+        if operators is None:
             return None
+        if operators:
+            seen = sorted(operators | (officer_units(session, actor) or frozenset()))
+            return or_(provider_col.in_(seen), consumer_col.in_(seen))
         box = "incoming"
     units = officer_units(session, actor)
     if units is None:
         return None
     if not units:
-        if actor.has_role(*OPERATOR_ROLES):
+        # An operator without a department of its own sees its reach in every box.
+        if operators is None:
             return None
+        if operators:
+            return or_(provider_col.in_(sorted(operators)), consumer_col.in_(sorted(operators)))
         raise Forbidden(detail="只有部门数据管理员和平台运营人员可以查看共享申请").audited(actor, action)
     return (provider_col if box == "incoming" else consumer_col).in_(sorted(units))
 

@@ -32,7 +32,7 @@ from yiwang import catalog, registry
 from yiwang.core import clock
 from yiwang.core.db import Database
 from yiwang.core.errors import FieldError, Invalid, Problem
-from yiwang.core.security import Actor, ActorKind, require_authenticated
+from yiwang.core.security import EXCHANGE_CALL, Actor, ActorKind, require_authenticated
 from yiwang.exchange.models import Grant
 from yiwang.exchange.service import writer
 from yiwang.exchange.service.cache import ResourceView, cached_actor, resource_view, settings
@@ -99,6 +99,12 @@ def _grant_rows(session: Session, actor: Actor, key: str, depts: list[int]) -> l
 def _authenticate(call: CallState) -> None:
     actor = call.actor
     require_authenticated(actor)
+    if actor.is_relying_party and EXCHANGE_CALL not in actor.scopes:
+        raise refusal(
+            "scope-missing",
+            "访问令牌的权限范围不足",
+            f"访问令牌未包含调用共享数据接口所需的权限范围 {EXCHANGE_CALL}",
+        )
     if actor.kind is ActorKind.SYSTEM and actor.client_id:
         call.consumer_dept_id = actor.department_id or 0
         return

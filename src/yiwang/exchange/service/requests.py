@@ -23,7 +23,7 @@ from yiwang import catalog, registry
 from yiwang.core import audit, calendar, clock
 from yiwang.core.clock import SHANGHAI
 from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from yiwang.core.security import Actor, ActorKind, require_authenticated
+from yiwang.core.security import EXCHANGE_CALL, Actor, ActorKind, require_authenticated, require_scope
 from yiwang.exchange.models import Grant, SharingRequest
 from yiwang.exchange.schemas import (
     Decision,
@@ -104,7 +104,7 @@ def _entry_for(session: Session, data: RequestCreate) -> tuple[catalog.EntryRead
 def _who_files(session: Session, actor: Actor, client_id: str | None) -> tuple[str | None, str, int]:
     """(client id, client name, consumer department) for a request `actor` may file, or a refusal."""
     action = "exchange.request.file"
-    require_authenticated(actor)
+    require_scope(actor, EXCHANGE_CALL)
     if actor.kind is ActorKind.SYSTEM and actor.client_id and not actor.is_platform_admin:
         if client_id and client_id != actor.client_id:
             raise Forbidden(detail="接入系统只能为自己提出共享申请").audited(
@@ -115,7 +115,7 @@ def _who_files(session: Session, actor: Actor, client_id: str | None) -> tuple[s
         return actor.client_id, actor.name, actor.department_id
     if not (actor.is_platform_admin or (actor.kind is ActorKind.STAFF and OFFICER_ROLE in actor.roles)):
         raise Forbidden(detail="只有接入系统或其所属部门的数据管理员可以提出共享申请").audited(actor, action)
-    units = officer_units(session, actor)
+    units = None if actor.is_platform_admin else officer_units(session, actor)
     if client_id:
         try:
             client = client_info(session, client_id)
@@ -318,9 +318,13 @@ def decide_request(session: Session, actor: Actor, request_id: int, decision: De
     """Approve, narrow or refuse a submitted request (the providing department's data officer)."""
     action = DECISION_ACTIONS[decision.decision]
     row = _load_request(session, request_id, for_update=True)
-    require_officer_of(
+    delegation = require_officer_of(
         session, actor, row.provider_dept_id, action, object_type="exchange_request", object_id=row.number
     )
+    if _own_request(session, actor, row):
+        raise Forbidden(detail="不能审批本部门提出的共享申请，应由提供部门的其他数据管理员审批").audited(
+            actor, action, object_type="exchange_request", object_id=row.number
+        )
     if row.status != "submitted":
         raise Conflict(detail=f"申请 {row.number} 已{_status_word(row.status)}，不能再审批")
     opinion = decision.opinion.strip()
@@ -335,6 +339,8 @@ def decide_request(session: Session, actor: Actor, request_id: int, decision: De
     row.decided_by = actor.account_id
     row.decided_by_name = actor.label()[:100]
     detail: dict[str, Any] = {"decision": decision.decision}
+    if delegation is not None:
+        detail["delegation"] = delegation
     if terms is not None:
         grant = Grant(
             request_id=row.id,
@@ -389,6 +395,32 @@ def decide_request(session: Session, actor: Actor, request_id: int, decision: De
     return _read(row, now, timeline(session, "request", row.id))
 
 
+def _own_request(session: Session, actor: Actor, row: SharingRequest) -> bool:
+    """Did `actor`'s own department (or one it is data officer of) file this request? Then it may
+    not decide it, whatever its roles: the provider decides, never whoever files."""
+    if actor.account_id is None and actor.role_units is None:
+        return False  # the platform's own code (demo seeding), not a person
+    if actor.department_id is not None and actor.department_id == row.consumer_dept_id:
+        return True
+    if actor.account_id is not None and row.filed_by == actor_ref(actor):
+        return True
+    units = officer_units(session, actor)
+    return units is not None and row.consumer_dept_id in units
+
+
+def may_decide(session: Session, actor: Actor, request_id: int) -> bool:
+    """Whether `decide_request` would let `actor` decide this request (for pages to offer the form)."""
+    row = _load_request(session, request_id)
+    if row.status != "submitted" or actor.is_relying_party:
+        return False
+    if not is_officer_of(session, actor, row.provider_dept_id):
+        from yiwang.exchange.service.delegations import active_delegation
+
+        if active_delegation(session, actor, row.provider_dept_id) is None:
+            return False
+    return not _own_request(session, actor, row)
+
+
 def _status_word(status: str) -> str:
     return {"approved": "同意", "narrowed": "收窄后同意", "refused": "不予同意", "withdrawn": "撤回"}.get(
         status, status
@@ -400,7 +432,8 @@ def withdraw_request(session: Session, actor: Actor, request_id: int) -> Request
     row = _load_request(session, request_id, for_update=True)
     require_authenticated(actor)
     own_system = actor.kind is ActorKind.SYSTEM and actor.client_id and actor.client_id == row.client_id
-    if not own_system and not is_officer_of(session, actor, row.consumer_dept_id):
+    filer = actor.account_id is not None and row.filed_by == actor_ref(actor)
+    if not (own_system or filer or is_officer_of(session, actor, row.consumer_dept_id)):
         raise Forbidden(detail="只有申请方可以撤回共享申请").audited(
             actor, action, object_type="exchange_request", object_id=row.number
         )

@@ -39,7 +39,8 @@ def refuse(
 
 
 def is_officer(actor: Actor) -> bool:
-    return actor.kind is ActorKind.STAFF and OFFICER_ROLE in actor.roles and actor.department_id is not None
+    """A data officer of the actor's own department: the role held there or above, not anywhere."""
+    return actor.kind is ActorKind.STAFF and actor.holds_for_department(OFFICER_ROLE)
 
 
 def actor_department(session: Session, actor: Actor) -> str | None:

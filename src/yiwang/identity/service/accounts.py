@@ -12,11 +12,11 @@ from yiwang import registry
 from yiwang.core import audit, clock
 from yiwang.core.errors import Conflict, Forbidden, Invalid, NotFound
 from yiwang.core.ids import mask_citizen_id, validate_citizen_id
-from yiwang.core.security import Actor, ActorKind, require_authenticated
+from yiwang.core.security import Actor, ActorKind, Origin, require_authenticated, require_own_channel
 from yiwang.identity.models import Account, OrgUnit, StaffRole
 from yiwang.identity.service.org import get_org_unit, is_within
 from yiwang.identity.service.passwords import check_password_policy, hash_password
-from yiwang.identity.service.roles import ADMIN_ROLES, BUILTIN_ROLES, role_name
+from yiwang.identity.service.roles import ADMIN_ROLES, BUILTIN_ROLES, OPERATOR_ROLES, role_name
 
 KIND_LABELS = {"citizen": "个人", "staff": "工作人员"}
 
@@ -80,7 +80,7 @@ def register_citizen(
 
 def require_admin_of(session: Session, actor: Actor, unit_id: int) -> OrgUnit:
     """A staff member may administer only their own subtree; a platform admin administers all."""
-    require_authenticated(actor)
+    require_own_channel(actor)
     unit = get_org_unit(session, unit_id)
     if actor.is_platform_admin:
         return unit
@@ -142,21 +142,42 @@ def create_staff_account(
 
 
 def grant_role(session: Session, actor: Actor, account_id: int, role_code: str, unit_id: int) -> StaffRole:
+    """Grant `role_code`, valid in `unit_id`'s subtree. A grant is bounded by its grantor (DESIGN §3
+    rule 9): a department administrator grants department roles only, in its own subtree, to its own
+    staff; operator roles (platform admin, auditor, leader) only a platform administrator grants; and
+    nobody gives themself a power they do not already hold there. Every refusal is audited."""
+    action = "identity.role.grant"
+
+    def refuse(detail: str) -> Forbidden:
+        return Forbidden(detail=detail).audited(
+            actor,
+            action,
+            object_type="account",
+            object_id=str(account_id),
+            detail={"role": role_code, "org_unit_id": unit_id},
+        )
+
     if role_code not in BUILTIN_ROLES:
         raise Invalid.on("role_code", "角色不存在")
-    require_admin_of(session, actor, unit_id)
-    if role_code == "platform_admin" and not actor.is_platform_admin:
-        raise Forbidden(detail="只有平台管理员可以授予平台管理员角色")
+    unit = require_admin_of(session, actor, unit_id)
+    if role_code in OPERATOR_ROLES and not actor.is_platform_admin:
+        raise refuse("平台管理员、安全审计员和领导角色只能由平台管理员授予")
+    if role_code == "platform_admin" and unit.parent_id is not None:
+        raise Invalid.on("org_unit_id", "平台管理员角色只能在顶层机构授予")
     account = get_account(session, account_id)
     if account.kind != "staff":
         raise Invalid.on("account_id", "只能给工作人员账号授予角色")
+    if account.id == actor.account_id and not (
+        actor.wide(role_code) or is_within(unit, actor.units_of(role_code))
+    ):
+        raise refuse("不能给自己授予新的角色或扩大自己角色的范围，请由上级管理员授予")
     # A department admin grants roles only to the staff they administer, not to another
     # department's people (even for a role valid in their own subtree).
     if not actor.is_platform_admin and (
         account.department_id is None
         or not is_within(get_org_unit(session, account.department_id), actor.admin_units)
     ):
-        raise Forbidden(detail="您只能给本部门及下属单位的工作人员授予角色")
+        raise refuse("您只能给本部门及下属单位的工作人员授予角色")
     existing = session.scalars(
         select(StaffRole).where(
             StaffRole.account_id == account_id,
@@ -178,11 +199,11 @@ def grant_role(session: Session, actor: Actor, account_id: int, role_code: str, 
     audit.append(
         session,
         actor,
-        "identity.role.grant",
+        action,
         object_type="account",
         object_id=str(account_id),
         subject=account.citizen_id or "",
-        detail={"role": role_code, "org_unit_id": unit_id},
+        detail={"role": role_code, "org_unit_id": unit_id, "operator_role": role_code in OPERATOR_ROLES},
     )
     return grant
 
@@ -192,6 +213,14 @@ def revoke_role(session: Session, actor: Actor, grant_id: int) -> None:
     if grant is None:
         raise NotFound(detail="角色授权不存在")
     require_admin_of(session, actor, grant.org_unit_id)
+    if grant.role_code in OPERATOR_ROLES and not actor.is_platform_admin:
+        raise Forbidden(detail="平台管理员、安全审计员和领导角色只能由平台管理员撤销").audited(
+            actor,
+            "identity.role.revoke",
+            object_type="account",
+            object_id=str(grant.account_id),
+            detail={"role": grant.role_code, "org_unit_id": grant.org_unit_id},
+        )
     if grant.account_id == actor.account_id and grant.role_code in ADMIN_ROLES:
         raise Forbidden(detail="不能撤销自己的管理员角色，请由其他管理员操作")
     session.delete(grant)
@@ -219,17 +248,31 @@ def build_actor(
     client_id: str | None = None,
     session_id: str | None = None,
     ip: str | None = None,
+    origin: Origin = Origin.INTERNAL,
 ) -> Actor:
-    """The Actor for a logged-in account: roles and administered subtrees come from its staff roles."""
+    """The Actor for a logged-in account: roles, the units they are held in and the administered
+    subtrees come from its staff roles; `origin` says how it signed in (a relying party's token gets
+    no roles at all)."""
+    role_units: frozenset[tuple[str, int]] = frozenset()
+    wide_roles: frozenset[str] = frozenset()
+    department_roles: frozenset[str] = frozenset()
     if account.kind == "staff":
-        grants = staff_roles(session, account.id)
-        roles = frozenset(g.role_code for g in grants)
-        admin_units = frozenset(g.org_unit_id for g in grants if g.role_code in ADMIN_ROLES)
+        grants = _placed_roles(session, account)
+        role_units = frozenset((g.role, g.unit_id) for g in grants)
+        roles = frozenset(g.role for g in grants)
+        admin_units = frozenset(g.unit_id for g in grants if g.role in ADMIN_ROLES)
+        wide_roles = frozenset(g.role for g in grants if g.top)
+        department_roles = frozenset(g.role for g in grants if g.above_department)
         kind = ActorKind.STAFF
     else:
         roles = frozenset({"enterprise" if on_behalf_of else "citizen"})
         admin_units = frozenset()
         kind = ActorKind.ENTERPRISE if on_behalf_of else ActorKind.CITIZEN
+    if origin is Origin.RELYING_PARTY:
+        # A token issued to another system carries its scopes, never the person's roles: signing an
+        # administrator into a relying party must not hand that system the administrator's power.
+        roles, admin_units, role_units = frozenset(), frozenset(), frozenset()
+        wide_roles = department_roles = frozenset()
     return Actor(
         kind=kind,
         account_id=account.id,
@@ -243,7 +286,48 @@ def build_actor(
         client_id=client_id,
         session_id=session_id,
         ip=ip,
+        origin=origin,
+        role_units=role_units,
+        wide_roles=wide_roles,
+        department_roles=department_roles,
     )
+
+
+@dataclass(frozen=True)
+class _PlacedRole:
+    role: str
+    unit_id: int
+    top: bool  # held at a top-level unit: reaches the whole platform
+    above_department: bool  # held at the account's own department or a unit above it
+
+
+def _placed_roles(session: Session, account: Account) -> list[_PlacedRole]:
+    """The account's roles with where they are held, in one query (the actor is built per request)."""
+    department_path = (
+        select(OrgUnit.path).where(OrgUnit.id == account.department_id).scalar_subquery()
+        if account.department_id is not None
+        else None
+    )
+    columns = [StaffRole.role_code, StaffRole.org_unit_id, OrgUnit.parent_id, OrgUnit.path]
+    if department_path is not None:
+        columns.append(department_path)
+    rows = session.execute(
+        select(*columns)
+        .join(OrgUnit, OrgUnit.id == StaffRole.org_unit_id)
+        .where(StaffRole.account_id == account.id)
+    )
+    out = []
+    for row in rows:
+        dept_path = row[4] if department_path is not None else None
+        out.append(
+            _PlacedRole(
+                role=row[0],
+                unit_id=row[1],
+                top=row[2] is None,
+                above_department=bool(dept_path) and dept_path.startswith(row[3]),
+            )
+        )
+    return out
 
 
 # ---- the signed-in person's own view ----------------------------------------------------------------

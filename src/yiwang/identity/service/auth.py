@@ -33,7 +33,7 @@ from yiwang.core.errors import (
     Unauthenticated,
 )
 from yiwang.core.ids import validate_credit_code
-from yiwang.core.security import ANONYMOUS, Actor, ActorKind, require_authenticated
+from yiwang.core.security import ANONYMOUS, Actor, ActorKind, Origin, require_authenticated
 from yiwang.identity.models import AccessToken, Account, OidcClient, PendingLogin, WebSession
 from yiwang.identity.service import recovery, throttle
 from yiwang.identity.service.accounts import build_actor, find_account, get_account
@@ -652,6 +652,7 @@ def actor_for_token(session: Session, row: AccessToken, ip: str | None = None) -
             client_id=row.client_id,
             session_id=row.session_id,
             ip=ip,
+            origin=token_origin(row),
         )
     client = session.scalars(select(OidcClient).where(OidcClient.client_id == row.client_id)).first()
     if client is None or not client.is_active:
@@ -659,8 +660,15 @@ def actor_for_token(session: Session, row: AccessToken, ip: str | None = None) -
     return client_actor(client, scopes, ip)
 
 
+def token_origin(row: AccessToken) -> Origin:
+    """A token the OIDC provider issued to a client is a relying party's; the platform's own login
+    API issues tokens without a client (first party)."""
+    return Origin.RELYING_PARTY if row.client_id is not None else Origin.FIRST_PARTY
+
+
 def client_actor(client: OidcClient, scopes: frozenset[str], ip: str | None) -> Actor:
-    """The Actor for a government system acting as itself (a client-credentials token)."""
+    """The Actor for a government system acting as itself (a client-credentials token): a relying
+    party, bounded by its scopes."""
     return Actor(
         kind=ActorKind.SYSTEM,
         name=client.name,
@@ -670,6 +678,9 @@ def client_actor(client: OidcClient, scopes: frozenset[str], ip: str | None) -> 
         scopes=scopes,
         client_id=client.client_id,
         ip=ip,
+        origin=Origin.RELYING_PARTY,
+        role_units=frozenset(),
+        wide_roles=frozenset(),
     )
 
 
@@ -705,7 +716,9 @@ def resolve_actor(request: Request, session: Session) -> Actor:
             enterprise_name = link.name
     request.state.web_session = ws
     request.state.csrf_token = ws.csrf_token
-    actor = build_actor(session, account, on_behalf_of=ws.on_behalf_of, session_id=ws.id, ip=ip)
+    actor = build_actor(
+        session, account, on_behalf_of=ws.on_behalf_of, session_id=ws.id, ip=ip, origin=Origin.SESSION
+    )
     request.state.page_user = PageUser(
         name=actor.name,
         kind_label=_kind_label(actor, enterprise_name),

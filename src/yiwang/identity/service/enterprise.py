@@ -12,7 +12,7 @@ from yiwang import registry
 from yiwang.core import audit, clock
 from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from yiwang.core.ids import mask_citizen_id, validate_citizen_id, validate_credit_code
-from yiwang.core.security import Actor, require_authenticated
+from yiwang.core.security import Actor, require_authenticated, require_own_channel
 from yiwang.identity.models import Account, EnterpriseAgent
 
 
@@ -57,7 +57,9 @@ def can_act_for(session: Session, account: Account, credit_code: str) -> bool:
 
 
 def _require_legal_rep(session: Session, actor: Actor, credit_code: str) -> None:
-    require_authenticated(actor)
+    # Authorising agents is the enterprise's own act on the platform: a relying party's token (even
+    # one with the `enterprise` scope) only tells that system whom the person represents.
+    require_own_channel(actor)
     lp = registry.find_legal_person(session, credit_code)
     if lp is None:
         raise NotFound(detail="该企业不在法人库中")

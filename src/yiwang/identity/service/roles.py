@@ -24,6 +24,12 @@ BUILTIN_ROLES: dict[str, tuple[str, str]] = {
 STAFF_ROLES = frozenset(BUILTIN_ROLES)
 # Roles that confer administration of the org subtree they are held in.
 ADMIN_ROLES = frozenset({"dept_admin", "platform_admin"})
+# Operator roles look across departments (the audit chain, the call log, every department's sharing):
+# only a platform administrator grants them, and each reaches the subtree of the unit it is held in
+# (the whole platform when held at a top-level unit).
+OPERATOR_ROLES = frozenset({"platform_admin", "auditor", "leader"})
+# What a department administrator may grant, within its own subtree.
+DEPARTMENT_ROLES = STAFF_ROLES - OPERATOR_ROLES
 
 
 def ensure_builtin_roles(session: Session) -> None:

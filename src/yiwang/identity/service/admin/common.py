@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from yiwang.core import audit
 from yiwang.core.db import Database
 from yiwang.core.errors import Forbidden
-from yiwang.core.security import Actor, require_authenticated
+from yiwang.core.security import Actor, require_own_channel
 from yiwang.identity.models import Account, OrgUnit, StaffRole
 from yiwang.identity.service.accounts import get_account, require_admin_of
 
@@ -35,8 +35,9 @@ CONSOLE_ROLES = ("platform_admin", "dept_admin")
 
 
 def require_console(actor: Actor) -> None:
-    """Only platform admins and department admins (holding the role somewhere) use the console."""
-    require_authenticated(actor)
+    """Only platform admins and department admins (holding the role somewhere) use the console, and
+    only through the platform's own session or first-party token."""
+    require_own_channel(actor)
     if actor.is_platform_admin:
         return
     if actor.has_role("dept_admin") and actor.admin_units:
@@ -45,7 +46,7 @@ def require_console(actor: Actor) -> None:
 
 
 def _require_platform_admin(actor: Actor, what: str) -> None:
-    require_authenticated(actor)
+    require_own_channel(actor)
     if not actor.is_platform_admin:
         raise Forbidden(detail=f"只有平台管理员可以{what}")
 

@@ -16,7 +16,7 @@ from yiwang.identity.models import Account, OrgUnit, StaffRole
 from yiwang.identity.service.accounts import grant_role, revoke_role
 from yiwang.identity.service.admin.accounts import _grant_read
 from yiwang.identity.service.admin.common import _admin_paths, _administered_account, _within, require_console
-from yiwang.identity.service.roles import BUILTIN_ROLES
+from yiwang.identity.service.roles import BUILTIN_ROLES, DEPARTMENT_ROLES
 
 
 def grant_account_role(
@@ -89,9 +89,10 @@ def list_roles(session: Session, actor: Actor, *, holders_per_role: int = 200) -
 
 
 def grantable_roles(actor: Actor) -> list[tuple[str, str]]:
-    """(code, name) of the roles the actor may grant: 平台管理员 only by a platform admin."""
+    """(code, name) of the roles the actor may grant: operator roles (平台管理员, 安全审计员, 领导)
+    only by a platform admin."""
     return [
         (code, name)
         for code, (name, _d) in BUILTIN_ROLES.items()
-        if code != "platform_admin" or actor.is_platform_admin
+        if code in DEPARTMENT_ROLES or actor.is_platform_admin
     ]
