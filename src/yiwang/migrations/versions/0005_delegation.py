@@ -13,7 +13,7 @@ from alembic import op
 import yiwang.core.db
 
 revision: str = "0005_delegation"
-down_revision: str | None = "0003_exchange"
+down_revision: str | None = "0004_login_consent"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
