@@ -5,8 +5,6 @@ the authoritative source, and the grading workflow of data items (the catalog ow
 Public face: other modules use only what is imported here.
 """
 
-from yiwang.governance.reading import FORMATS, FileRefused, read_file
-from yiwang.governance.rules import RULE_TYPES, Rule, RuleIn, compile_rules, default_rules, default_rules_json
 from yiwang.governance.schemas import (
     ConflictRead,
     ConflictResolution,
@@ -41,8 +39,17 @@ from yiwang.governance.service.loads import (
     rejected_rows_csv,
     reload_rejected,
 )
+from yiwang.governance.service.reading import FORMATS, FileRefused, read_file
+from yiwang.governance.service.rules import (
+    RULE_TYPES,
+    Rule,
+    RuleIn,
+    compile_rules,
+    default_rules,
+    default_rules_json,
+)
 from yiwang.governance.service.rulesets import get_rule_set, rule_set_history, rules_in_force, update_rule_set
-from yiwang.governance.validate import quality_score
+from yiwang.governance.service.validate import quality_score
 
 __all__ = [
     "FORMATS",

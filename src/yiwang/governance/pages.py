@@ -26,10 +26,10 @@ from yiwang.core.errors import FieldError, Invalid, Problem
 from yiwang.core.security import Actor, require_authenticated
 from yiwang.governance import schemas as s
 from yiwang.governance.api import end_request_transaction, spool_upload
-from yiwang.governance.reading import FORMAT_LABELS
-from yiwang.governance.rules import RULE_LABELS, RULE_TYPES
 from yiwang.governance.service import conflicts, grading, loads, rulesets
 from yiwang.governance.service.access import can_manage, require_officer
+from yiwang.governance.service.reading import FORMAT_LABELS
+from yiwang.governance.service.rules import RULE_LABELS, RULE_TYPES
 from yiwang.web import page_context, templates
 
 router = APIRouter(prefix="/governance", include_in_schema=False)

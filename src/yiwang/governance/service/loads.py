@@ -35,8 +35,6 @@ from yiwang.core.export import csv_bytes
 from yiwang.core.pagination import Page
 from yiwang.core.security import Actor
 from yiwang.governance.models import Load, RejectedRow
-from yiwang.governance.reading import ROW, FileRefused, read_file
-from yiwang.governance.rules import LOADER_FIELDS, Rule, rule_label
 from yiwang.governance.schemas import LoadReport, LoadRow, RejectedRowRead, RuleHit
 from yiwang.governance.service.access import (
     can_manage,
@@ -48,8 +46,10 @@ from yiwang.governance.service.access import (
     visible_departments,
 )
 from yiwang.governance.service.conflicts import cross_check
+from yiwang.governance.service.reading import ROW, FileRefused, read_file
+from yiwang.governance.service.rules import LOADER_FIELDS, Rule, rule_label
 from yiwang.governance.service.rulesets import rules_in_force
-from yiwang.governance.validate import Outcome, quality_score, validate
+from yiwang.governance.service.validate import Outcome, quality_score, validate
 
 ACTION = "governance.load"
 MODES = ("insert", "upsert")

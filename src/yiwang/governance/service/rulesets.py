@@ -12,9 +12,9 @@ from yiwang.core import audit, clock
 from yiwang.core.errors import NotFound
 from yiwang.core.security import Actor
 from yiwang.governance.models import RuleSet
-from yiwang.governance.rules import Rule, compile_rules, default_rules_json, rules_as_json
 from yiwang.governance.schemas import RuleSetRead
 from yiwang.governance.service.access import require_manage, require_officer
+from yiwang.governance.service.rules import Rule, compile_rules, default_rules_json, rules_as_json
 
 
 def _latest(session: Session, key: str) -> RuleSet | None:
