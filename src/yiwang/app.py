@@ -123,6 +123,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        from yiwang.core.db import WORKER_THREADS
+
+        # The connection pools are sized from this number (core.db): never more threads than connections.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         scheduler = None
         if settings.jobs_enabled:
             from yiwang.core import jobs
@@ -187,8 +193,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if router is not None:
                 app.include_router(router)
 
+    from yiwang.core.deps import commit_in_worker
     from yiwang.web import mount_static
 
+    commit_in_worker(app)
     mount_static(app)
 
     @app.get("/favicon.ico", include_in_schema=False)
