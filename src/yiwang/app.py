@@ -103,6 +103,18 @@ def record_problem_refusal(db: Database, problem: Problem) -> None:
         log.exception("could not audit refusal %s", action)
 
 
+def recover_after_crash(database: Database) -> None:
+    """Start-up: what a killed process left behind. Loads still `running` are marked interrupted, and
+    their temporary files removed (both only when their process is gone)."""
+    from yiwang import governance
+
+    try:
+        governance.interrupt_stale_loads(database)
+        governance.remove_stale_scratch()
+    except Exception:  # the server must start even when this clean-up cannot run
+        log.exception("start-up recovery failed")
+
+
 def scheduled_jobs(settings: Settings) -> list:  # list[jobs.Job]
     """Every module's periodic job; each is idempotent (DESIGN §6)."""
     from yiwang import exchange
@@ -129,6 +141,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
         # The connection pools are sized from this number (core.db): never more threads than connections.
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        await run_in_threadpool(recover_after_crash, app.state.db)
         scheduler = None
         if settings.jobs_enabled:
             from yiwang.core import jobs

@@ -33,13 +33,14 @@ from yiwang.governance.service.loads import (
     correct_rejected_row,
     dismiss_rejected_row,
     get_load,
+    interrupt_stale_loads,
     list_loads,
     list_rejected_rows,
     load_file,
     rejected_rows_csv,
     reload_rejected,
 )
-from yiwang.governance.service.reading import FORMATS, FileRefused, read_file
+from yiwang.governance.service.reading import FORMATS, FileRefused, read_file, remove_stale_scratch
 from yiwang.governance.service.rules import (
     RULE_TYPES,
     Rule,
@@ -82,6 +83,7 @@ __all__ = [
     "get_conflict",
     "get_load",
     "get_rule_set",
+    "interrupt_stale_loads",
     "grading_suggestions",
     "list_conflicts",
     "list_loads",
@@ -90,6 +92,7 @@ __all__ = [
     "quality_score",
     "read_file",
     "rejected_rows_csv",
+    "remove_stale_scratch",
     "reload_rejected",
     "resolve_conflict",
     "rule_set_history",
