@@ -7,7 +7,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup demo test test-sqlite test-pg lint bench browser clean
+.PHONY: setup demo test test-sqlite test-pg lint bench browser clean backup restore setup-pg-client
 
 # uv and the locked dependencies; Debian's chromium and CJK fonts for browser tests and PDFs.
 setup:
@@ -34,6 +34,19 @@ test-sqlite: setup
 bench: setup
 	@bash scripts/install_bench_tools.sh
 	@for b in bench/bench_*.py; do echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
+
+# Backup of the configured database (YIWANG_DATABASE_URL) into var/backups/, with its manifest; restore
+# one into the configured (empty) database and prove it: `make restore FILE=var/backups/yiwang-….db`.
+# See docs/operations.md. FORCE=1 overwrites a database that has data (stop the server first).
+setup-pg-client:
+	@bash scripts/install_pg_client.sh
+
+backup: setup setup-pg-client
+	@$(UV) run --frozen yiwang backup $(if $(FILE),--to $(FILE),)
+
+restore: setup setup-pg-client
+	@test -n "$(FILE)" || (echo "用法：make restore FILE=<备份文件> [FORCE=1]" >&2; exit 2)
+	@$(UV) run --frozen yiwang restore "$(FILE)" $(if $(FORCE),--force,)
 
 clean:
 	rm -rf .venv var yiwang.db yiwang.db-wal yiwang.db-shm

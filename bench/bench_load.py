@@ -236,10 +236,10 @@ def child_stages(url: str, csv_path: str) -> dict[str, float]:
     """read / validate / bulk_write timed apart (the load path without its bookkeeping)."""
     from yiwang import registry
     from yiwang.core.db import Base  # noqa: F401
-    from yiwang.governance.reading import ROW, read_file
-    from yiwang.governance.rules import default_rules
     from yiwang.governance.service.loads import map_columns
-    from yiwang.governance.validate import validate
+    from yiwang.governance.service.reading import ROW, read_file
+    from yiwang.governance.service.rules import default_rules
+    from yiwang.governance.service.validate import validate
 
     db = _database(url)
     spec = registry.resource("population")

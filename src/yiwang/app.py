@@ -108,6 +108,18 @@ def record_problem_refusal(db: Database, problem: Problem) -> None:
         log.exception("could not audit refusal %s", action)
 
 
+def recover_after_crash(database: Database) -> None:
+    """Start-up: what a killed process left behind. Loads still `running` are marked interrupted, and
+    their temporary files removed (both only when their process is gone)."""
+    from yiwang import governance
+
+    try:
+        governance.interrupt_stale_loads(database)
+        governance.remove_stale_scratch()
+    except Exception:  # the server must start even when this clean-up cannot run
+        log.exception("start-up recovery failed")
+
+
 def scheduled_jobs(settings: Settings) -> list:  # list[jobs.Job]
     """Every module's periodic job; each is idempotent (DESIGN §6)."""
     from yiwang import exchange
@@ -128,6 +140,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
+        from yiwang.core.db import WORKER_THREADS
+
+        # The connection pools are sized from this number (core.db): never more threads than connections.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        await run_in_threadpool(recover_after_crash, app.state.db)
         scheduler = None
         if settings.jobs_enabled:
             from yiwang.core import jobs
@@ -192,8 +211,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if router is not None:
                 app.include_router(router)
 
+    from yiwang.core.deps import commit_in_worker
     from yiwang.web import mount_static
 
+    commit_in_worker(app)
     mount_static(app)
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -10,7 +10,7 @@ import pytest
 from yiwang import registry
 from yiwang.core.security import PLATFORM
 from yiwang.governance import ConflictResolution, cross_check, list_conflicts, load_file, resolve_conflict
-from yiwang.governance.reading import ROW
+from yiwang.governance.service.reading import ROW
 
 from .conftest import API, audit_rows, csv_bytes, people, problem, upload
 

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from yiwang.core.errors import Invalid
-from yiwang.governance.reading import ROW, FileRefused, detect_format, read_file, sniff_encoding
+from yiwang.governance.service.reading import ROW, FileRefused, detect_format, read_file, sniff_encoding
 
 from .conftest import csv_bytes, json_bytes, parquet_bytes, people, xlsx_bytes
 

@@ -20,9 +20,9 @@ from yiwang.core.ids import (
     is_valid_citizen_id,
     is_valid_credit_code,
 )
-from yiwang.governance.reading import ROW
-from yiwang.governance.rules import compile_rules, default_rules, default_rules_json, rules_as_json
-from yiwang.governance.validate import citizen_id_ok, credit_code_ok, quality_score, validate
+from yiwang.governance.service.reading import ROW
+from yiwang.governance.service.rules import compile_rules, default_rules, default_rules_json, rules_as_json
+from yiwang.governance.service.validate import citizen_id_ok, credit_code_ok, quality_score, validate
 
 from .conftest import bad_check_digit, people
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -55,6 +56,19 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+# Worker threads that may run request code at once (AnyIO's default is 40). The app sets AnyIO's limiter
+# to it at start-up and each engine's pool is sized from it, so a thread that runs a request always gets
+# a connection at once: a pool smaller than the thread pool made 50 concurrent writers wait 30 s for a
+# connection and then fail with 500 (`QueuePool limit … reached`).
+WORKER_THREADS = 40
+# How long a SQLite writer waits for the write lock. Writers queue on it one at a time; 200 concurrent
+# writers of ~5–20 ms each drain in a few seconds (bench/bench_burst.py), far inside this.
+SQLITE_BUSY_MS = 60_000
+# `session.info` key: the session's next transaction is a write, so on SQLite it takes the write lock
+# up front (`BEGIN IMMEDIATE`), see `_take_write_lock`.
+WRITE_INTENT = "yiwang.write_intent"
+
+
 def make_engine(url: str, *, sqlite_savepoints: bool = False, **kwargs: Any) -> Engine:
     """Create an engine with the platform's connection settings.
 
@@ -66,7 +80,11 @@ def make_engine(url: str, *, sqlite_savepoints: bool = False, **kwargs: Any) -> 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if is_sqlite(url):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000})
+        if ":memory:" not in url:
+            kwargs.setdefault("pool_size", WORKER_THREADS)
+            kwargs.setdefault("max_overflow", WORKER_THREADS)
+            kwargs.setdefault("pool_timeout", 60)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -77,7 +95,7 @@ def make_engine(url: str, *, sqlite_savepoints: bool = False, **kwargs: Any) -> 
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             cur.close()
             if sqlite_savepoints:
                 dbapi_conn.isolation_level = None
@@ -89,10 +107,44 @@ def make_engine(url: str, *, sqlite_savepoints: bool = False, **kwargs: Any) -> 
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # One connection per worker thread, and as many again for the moments between a request's work and
+    # its commit (FastAPI runs a dependency's exit outside the thread limiter) and for side transactions
+    # (audited refusals, the audit chain's head creation). Connections open only when used.
+    kwargs.setdefault("pool_size", WORKER_THREADS)
+    kwargs.setdefault("max_overflow", WORKER_THREADS)
+    kwargs.setdefault("pool_timeout", 60)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _take_write_lock(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    """SQLite: a transaction marked as a write (`WRITE_INTENT`) starts with `BEGIN IMMEDIATE`, so it
+    holds the database's write lock before its first read and waits for it (busy timeout) up front.
+
+    Without it, a write request read under one snapshot and upgraded to the write lock at its first
+    write: a read-then-write (the next version number, "is it still undecided?") could act on stale
+    data, and a writer that held the lock while others waited on it was the source of `database is
+    locked`. PostgreSQL needs nothing here: its writers lock rows, and version numbers are allocated
+    under a lock or unique constraint by the services."""
+    if not session.info.pop(WRITE_INTENT, False) or connection.dialect.name != "sqlite":
+        return
+    dbapi = connection.connection.dbapi_connection
+    # Inside a test's outer transaction (or an explicit one) there is nothing to begin.
+    if dbapi is not None and not dbapi.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def serialise_on(session: Session, name: str) -> None:
+    """Hold a lock named `name` until the session's transaction ends, so that read-then-write steps
+    under it (the next version number of a rule set) run one transaction at a time.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed on the name's hash. SQLite: nothing to do —
+    a write request already holds the database's one write lock from its first statement
+    (`WRITE_INTENT`); callers keep a unique constraint and retry as the last line of defence."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 
 class Database:
@@ -108,6 +160,7 @@ class Database:
             )
         else:
             self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessionmaker, "after_begin", _take_write_lock)
 
     def bound_to(self, connection: Connection) -> Database:
         return Database(self.url, engine=self.engine, bind=connection)
@@ -117,9 +170,14 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction per command (DESIGN §3 rule 5): commit on success, roll back on any error."""
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """One transaction per command (DESIGN §3 rule 5): commit on success, roll back on any error.
+
+        `write=True` declares the first transaction a write: on SQLite it takes the write lock up front
+        (see `_take_write_lock`), so a read-then-write inside it is serialised with every other writer."""
         with self.sessionmaker() as session:
+            if write:
+                session.info[WRITE_INTENT] = True
             try:
                 yield session
                 session.commit()

@@ -5,8 +5,6 @@ the authoritative source, and the grading workflow of data items (the catalog ow
 Public face: other modules use only what is imported here.
 """
 
-from yiwang.governance.reading import FORMATS, FileRefused, read_file
-from yiwang.governance.rules import RULE_TYPES, Rule, RuleIn, compile_rules, default_rules, default_rules_json
 from yiwang.governance.schemas import (
     ConflictRead,
     ConflictResolution,
@@ -35,14 +33,24 @@ from yiwang.governance.service.loads import (
     correct_rejected_row,
     dismiss_rejected_row,
     get_load,
+    interrupt_stale_loads,
     list_loads,
     list_rejected_rows,
     load_file,
     rejected_rows_csv,
     reload_rejected,
 )
+from yiwang.governance.service.reading import FORMATS, FileRefused, read_file, remove_stale_scratch
+from yiwang.governance.service.rules import (
+    RULE_TYPES,
+    Rule,
+    RuleIn,
+    compile_rules,
+    default_rules,
+    default_rules_json,
+)
 from yiwang.governance.service.rulesets import get_rule_set, rule_set_history, rules_in_force, update_rule_set
-from yiwang.governance.validate import quality_score
+from yiwang.governance.service.validate import quality_score
 
 __all__ = [
     "FORMATS",
@@ -75,6 +83,7 @@ __all__ = [
     "get_conflict",
     "get_load",
     "get_rule_set",
+    "interrupt_stale_loads",
     "grading_suggestions",
     "list_conflicts",
     "list_loads",
@@ -83,6 +92,7 @@ __all__ = [
     "quality_score",
     "read_file",
     "rejected_rows_csv",
+    "remove_stale_scratch",
     "reload_rejected",
     "resolve_conflict",
     "rule_set_history",

@@ -7,21 +7,26 @@ problem handler (services mark theirs with `Problem.audited`, naming the action 
 from __future__ import annotations
 
 import shutil
-import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from yiwang import registry
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep
-from yiwang.core.errors import Invalid
+from yiwang.core.errors import FieldError, Invalid, Problem
 from yiwang.core.pagination import Page
 from yiwang.governance import schemas as s
 from yiwang.governance.service import conflicts, grading, loads, rulesets
 from yiwang.governance.service.access import can_manage, require_officer
+from yiwang.governance.service.reading import scratch_dir
 
 router = APIRouter(prefix="/api/v1/governance", tags=["governance"])
 
@@ -41,8 +46,10 @@ LOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 Offset = Annotated[int, Query(ge=0, description="跳过的条数")]
 Limit = Annotated[int, Query(ge=1, le=500, description="每页条数")]
-# Uploads are spooled to a temporary file; bigger files belong on the CLI (`load_file` with a path).
-MAX_UPLOAD_BYTES = 1 << 30
+# Uploads are streamed to a temporary file up to this size; bigger files belong on the CLI
+# (`yiwang` / `load_file` with a path). The form's other fields and boundaries fit in the overhead.
+MAX_UPLOAD_BYTES = 256 << 20
+FORM_OVERHEAD = 64 * 1024
 
 
 class ResourceInfo(BaseModel):
@@ -86,17 +93,116 @@ def end_request_transaction(session: SessionDep) -> None:
     session.commit()
 
 
-def spool_upload(file: UploadFile, scratch: Path) -> Path:
-    """Copy an upload to a file (chunk by chunk), refusing one larger than MAX_UPLOAD_BYTES."""
-    target = scratch / "upload.bin"
-    size = 0
-    with target.open("wb") as out:
-        while chunk := file.file.read(1 << 20):
+class TooLarge(Problem):
+    default_status = 413
+    default_slug = "governance-upload-too-large"
+    default_title = "文件过大"
+
+
+def _too_large() -> TooLarge:
+    limit = MAX_UPLOAD_BYTES >> 20
+    return TooLarge(
+        detail=f"上传的文件超过 {limit} MB，未接收。请分批装载，或由运维人员使用命令行装载。",
+        errors=[FieldError("file", f"文件不能超过 {limit} MB")],
+    )
+
+
+@dataclass
+class Upload:
+    """A received upload: the form's text fields, and the file spooled into `scratch`."""
+
+    fields: dict[str, str]
+    path: Path | None
+    filename: str
+
+
+async def receive_upload(request: Request, scratch: Path) -> Upload:
+    """Read a multipart upload as a stream into `scratch`, refusing (413) as soon as it passes
+    MAX_UPLOAD_BYTES — announced or not. Call it only once the caller is authenticated and allowed
+    to load: FastAPI would otherwise read and spool the whole body before any check ran."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+        raise _too_large()
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise Invalid.on("file", "请以 multipart/form-data 表单上传文件")
+
+    async def limited() -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in request.stream():
             size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                raise Invalid.on("file", f"文件超过 {MAX_UPLOAD_BYTES >> 20} MB，请分批装载或使用命令行")
-            out.write(chunk)
-    return target
+            if size > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+                raise _too_large()
+            yield chunk
+
+    parser = MultiPartParser(request.headers, limited(), max_files=1, max_fields=20, max_part_size=64 * 1024)
+    try:
+        form = await parser.parse()
+    except MultiPartException:
+        raise Invalid.on("file", "上传的表单格式不正确，请重新选择文件后提交") from None
+    try:
+        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        upload = next((v for _, v in form.multi_items() if isinstance(v, StarletteUpload)), None)
+        if upload is None or not upload.filename:
+            return Upload(fields, None, "")
+        if (upload.size or 0) > MAX_UPLOAD_BYTES:
+            raise _too_large()
+        target = scratch / "upload.bin"
+        # The parser spooled it to an anonymous temporary file (gone when closed); copy it to ours.
+        await run_in_threadpool(_copy, upload.file, target)
+        return Upload(fields, target, upload.filename)
+    finally:
+        await form.close()
+
+
+def _copy(source: Any, target: Path) -> None:
+    source.seek(0)
+    with target.open("wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+
+
+_TEXT_FIELDS = {"resource_key": 64, "mode": 8, "format": 16, "encoding": 16, "source_department": 32}
+
+
+def upload_field(upload: Upload, name: str, default: str = "") -> str:
+    value = upload.fields.get(name, default).strip() or default
+    if len(value) > _TEXT_FIELDS.get(name, 200):
+        raise Invalid.on(name, f"内容过长（最多 {_TEXT_FIELDS.get(name, 200)} 个字符）")
+    return value
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "resource_key"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "数据文件"},
+                        "resource_key": {"type": "string", "maxLength": 64, "description": "基础库资源"},
+                        "mode": {"type": "string", "enum": ["insert", "upsert"], "default": "insert"},
+                        "format": {
+                            "type": "string",
+                            "default": "auto",
+                            "description": "auto/csv/xlsx/json/parquet",
+                        },
+                        "encoding": {
+                            "type": "string",
+                            "default": "auto",
+                            "description": "auto/UTF-8/GBK/GB18030",
+                        },
+                        "source_department": {
+                            "type": "string",
+                            "maxLength": 32,
+                            "description": "数据来源部门代码",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @router.post(
@@ -104,37 +210,39 @@ def spool_upload(file: UploadFile, scratch: Path) -> Path:
     response_model=s.LoadReport,
     status_code=status.HTTP_201_CREATED,
     summary="上传文件并装载（CSV、XLSX、JSON、Parquet）",
-    responses=LOAD_PROBLEMS,
+    description=(
+        "先验证身份与权限，再接收文件；文件以流的方式接收，超过上限即以 413 拒绝。"
+        "Excel 文件另有解压后大小、压缩比与行数的上限。"
+    ),
+    responses={**LOAD_PROBLEMS, 413: {"description": "文件超过上传上限（problem+json）"}},
+    openapi_extra=UPLOAD_BODY,
 )
-def upload(
-    session: SessionDep,
-    database: DatabaseDep,
-    actor: ActorDep,
-    file: Annotated[UploadFile, File(description="数据文件")],
-    resource_key: Annotated[str, Form(max_length=64, description="基础库资源，如 population")],
-    mode: Annotated[
-        Literal["insert", "upsert"], Form(description="insert 仅新增；upsert 新增或更新")
-    ] = "insert",
-    format: Annotated[str, Form(description="auto / csv / xlsx / json / parquet")] = "auto",
-    encoding: Annotated[str, Form(description="auto / UTF-8 / GBK / GB18030")] = "auto",
-    source_department: Annotated[
-        str, Form(max_length=32, description="数据来源部门代码；不是资源的权威部门时只做比对，不写入")
-    ] = "",
-) -> s.LoadReport:
-    end_request_transaction(session)
-    scratch = Path(tempfile.mkdtemp(prefix="yiwang-upload-"))
+async def upload(request: Request, database: DatabaseDep, actor: ActorDep) -> s.LoadReport:
+    # Authorised before a byte of the body is read: an anonymous or unauthorised upload is refused
+    # at once instead of being spooled to disk first.
+    require_officer(actor, loads.ACTION)
+    scratch = scratch_dir("upload")
     try:
-        path = spool_upload(file, scratch)
-        return loads.load_file(
+        received = await receive_upload(request, scratch)
+        resource_key = upload_field(received, "resource_key")
+        if not resource_key:
+            raise Invalid.on("resource_key", "请指定要装载的基础库资源")
+        if received.path is None:
+            raise Invalid.on("file", "请选择要上传的文件")
+        mode = upload_field(received, "mode", "insert")
+        if mode not in ("insert", "upsert"):
+            raise Invalid.on("mode", "导入方式只能是 insert（仅新增）或 upsert（新增或更新）")
+        return await run_in_threadpool(
+            loads.load_file,
             database,
             actor,
             resource_key=resource_key,
-            path_or_bytes=path,
-            filename=file.filename or "upload",
-            format=format,
-            encoding=encoding,
+            path_or_bytes=received.path,
+            filename=received.filename,
+            format=upload_field(received, "format", "auto"),
+            encoding=upload_field(received, "encoding", "auto"),
             mode=mode,
-            source_department=source_department or None,
+            source_department=upload_field(received, "source_department") or None,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

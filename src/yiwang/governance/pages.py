@@ -11,25 +11,24 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from yiwang import identity, registry
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep
 from yiwang.core.errors import FieldError, Invalid, Problem
 from yiwang.core.security import Actor, require_authenticated
 from yiwang.governance import schemas as s
-from yiwang.governance.api import end_request_transaction, spool_upload
-from yiwang.governance.reading import FORMAT_LABELS
-from yiwang.governance.rules import RULE_LABELS, RULE_TYPES
+from yiwang.governance.api import end_request_transaction, receive_upload
 from yiwang.governance.service import conflicts, grading, loads, rulesets
 from yiwang.governance.service.access import can_manage, require_officer
+from yiwang.governance.service.reading import FORMAT_LABELS, scratch_dir
+from yiwang.governance.service.rules import RULE_LABELS, RULE_TYPES
 from yiwang.web import page_context, templates
 
 router = APIRouter(prefix="/governance", include_in_schema=False)
@@ -228,65 +227,72 @@ def loads_page(request: Request, session: SessionDep, actor: ActorDep) -> HTMLRe
 
 
 @router.post("/loads", response_class=HTMLResponse)
-def upload(
-    request: Request,
-    session: SessionDep,
-    database: DatabaseDep,
-    actor: ActorDep,
-    csrf_token: Annotated[str, Form()] = "",
-    resource_key: Annotated[str, Form()] = "",
-    mode: Annotated[str, Form()] = "insert",
-    format: Annotated[str, Form()] = "auto",
-    encoding: Annotated[str, Form()] = "auto",
-    source_department: Annotated[str, Form()] = "",
-    file: Annotated[UploadFile | None, File()] = None,
-) -> Response:
-    require_csrf(request, csrf_token)
-    form = {
-        "resource_key": resource_key,
-        "mode": mode,
-        "format": format,
-        "encoding": encoding,
-        "source_department": source_department,
-    }
-    errors: list[FieldError] = []
-    if not resource_key:
-        errors.append(FieldError("resource_key", "请选择要装载的基础库资源"))
-    if file is None or not file.filename:
-        errors.append(FieldError("file", "请选择要上传的文件"))
-    if errors:
-        return _loads_page(request, session, actor, form=form, errors=errors, status_code=422)
-    assert file is not None
-    end_request_transaction(session)
-    scratch = Path(tempfile.mkdtemp(prefix="yiwang-upload-"))
+async def upload(request: Request, session: SessionDep, database: DatabaseDep, actor: ActorDep) -> Response:
+    # Who may load is settled before the body is read (see `api.receive_upload`); the form's CSRF
+    # token travels in the body, so it is checked as soon as the body is in.
+    require_authenticated(actor)
+    require_officer(actor, loads.ACTION)
+    scratch = scratch_dir("upload")
     try:
-        path = spool_upload(file, scratch)
-        report = loads.load_file(
-            database,
-            actor,
-            resource_key=resource_key,
-            path_or_bytes=path,
-            filename=file.filename or "upload",
-            format=format,
-            encoding=encoding,
-            mode=mode,
-            source_department=source_department or None,
-        )
-    except Problem as problem:
-        if not _recoverable(problem):
-            raise
-        field_errors = list(problem.errors) or [FieldError("file", problem.detail or problem.title)]
-        if problem.errors and problem.detail:
-            field_errors.insert(0, FieldError("", problem.detail))
-        return _loads_page(
-            request,
-            session,
-            actor,
-            form=form,
-            errors=[_on_form(e) for e in field_errors],
-            failed_load=problem.extra.get("load_id"),
-            status_code=problem.status if problem.status < 500 else 500,
-        )
+        try:
+            received = await receive_upload(request, scratch)
+        except Problem as problem:
+            if problem.status not in (413, 422):
+                raise
+            errors = [_on_form(e) for e in problem.errors] or [FieldError("file", problem.detail or "")]
+            return await run_in_threadpool(
+                _loads_page, request, session, actor, errors=errors, status_code=problem.status
+            )
+        require_csrf(request, received.fields.get("csrf_token", ""))
+        form = {
+            name: received.fields.get(name, default)
+            for name, default in (
+                ("resource_key", ""),
+                ("mode", "insert"),
+                ("format", "auto"),
+                ("encoding", "auto"),
+                ("source_department", ""),
+            )
+        }
+        errors: list[FieldError] = []
+        if not form["resource_key"]:
+            errors.append(FieldError("resource_key", "请选择要装载的基础库资源"))
+        if received.path is None:
+            errors.append(FieldError("file", "请选择要上传的文件"))
+        if errors:
+            return await run_in_threadpool(
+                _loads_page, request, session, actor, form=form, errors=errors, status_code=422
+            )
+        assert received.path is not None
+        try:
+            report = await run_in_threadpool(
+                loads.load_file,
+                database,
+                actor,
+                resource_key=form["resource_key"],
+                path_or_bytes=received.path,
+                filename=received.filename or "upload",
+                format=form["format"],
+                encoding=form["encoding"],
+                mode=form["mode"],
+                source_department=form["source_department"] or None,
+            )
+        except Problem as problem:
+            if not _recoverable(problem):
+                raise
+            field_errors = list(problem.errors) or [FieldError("file", problem.detail or problem.title)]
+            if problem.errors and problem.detail:
+                field_errors.insert(0, FieldError("", problem.detail))
+            return await run_in_threadpool(
+                _loads_page,
+                request,
+                session,
+                actor,
+                form=form,
+                errors=[_on_form(e) for e in field_errors],
+                failed_load=problem.extra.get("load_id"),
+                status_code=problem.status if problem.status < 500 else 500,
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return _redirect(f"/governance/loads/{report.id}?done=loaded")

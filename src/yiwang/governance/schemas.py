@@ -12,8 +12,15 @@ LOAD_STATUSES = {
     "succeeded": "成功",
     "partial": "部分拒收",
     "failed": "失败",
+    "interrupted": "已中断",
 }
-LOAD_STATUS_TONES = {"running": "blue", "succeeded": "green", "partial": "yellow", "failed": "red"}
+LOAD_STATUS_TONES = {
+    "running": "blue",
+    "succeeded": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "interrupted": "red",
+}
 ROW_STATUSES = {"open": "待处理", "corrected": "已更正", "reloaded": "已重新装载", "dismissed": "已忽略"}
 ROW_STATUS_TONES = {"open": "yellow", "corrected": "blue", "reloaded": "green", "dismissed": "grey"}
 CONFLICT_STATUSES = {

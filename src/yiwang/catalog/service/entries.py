@@ -33,6 +33,7 @@ from yiwang.catalog.service.common import (
     resolve_department,
 )
 from yiwang.core import clock, events
+from yiwang.core.db import serialise_on
 from yiwang.core.errors import Conflict, Invalid
 from yiwang.core.security import Actor, ActorKind, require_authenticated
 
@@ -132,6 +133,11 @@ def next_code(session: Session, category_code: str) -> str:
 
 def _insert_with_code(session: Session, entry: CatalogEntry, given: bool) -> None:
     """Flush the new entry; a generated code that a concurrent draft took is generated again."""
+    if not given:
+        # Drafts under one classification take their sequence numbers one at a time (PostgreSQL; a
+        # SQLite write already holds the database's lock), so a burst of drafts does not run out of
+        # retries; the unique code and the retry below stay as the backstop.
+        serialise_on(session, f"catalog.code:{entry.category_code}")
     for _ in range(_MAX_CODE_ATTEMPTS):
         if not given:
             entry.code = next_code(session, entry.category_code)

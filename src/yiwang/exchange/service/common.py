@@ -228,7 +228,11 @@ def _upsert(session: Session) -> Any:
 
 def remember_labels(session: Session, rows: Iterable[tuple[str, str, str]]) -> None:
     """Store display names (kind, key, name), replacing older ones."""
-    values = [{"kind": k, "key": str(key)[:64], "name": (n or "")[:200]} for k, key, n in rows if key]
+    # One row per (kind, key), the last name given winning: PostgreSQL refuses an upsert that names a
+    # row twice (a department filing for its own data names itself as consumer and provider). Sorted,
+    # so concurrent upserts lock the label rows in one order and cannot deadlock.
+    latest = {(k, str(key)[:64]): (n or "")[:200] for k, key, n in rows if key}
+    values = [{"kind": k, "key": key, "name": n} for (k, key), n in sorted(latest.items())]
     if not values:
         return
     stmt = _upsert(session).values(values)

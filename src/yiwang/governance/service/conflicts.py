@@ -26,8 +26,6 @@ from yiwang.core.errors import Conflict, FieldError, Invalid, NotFound
 from yiwang.core.pagination import Page
 from yiwang.core.security import Actor
 from yiwang.governance.models import SourceConflict
-from yiwang.governance.reading import ROW
-from yiwang.governance.rules import LOADER_FIELDS
 from yiwang.governance.schemas import ConflictRead, ConflictResolution
 from yiwang.governance.service.access import (
     department_name,
@@ -36,7 +34,9 @@ from yiwang.governance.service.access import (
     require_officer,
     visible_departments,
 )
-from yiwang.governance.validate import validate
+from yiwang.governance.service.reading import ROW
+from yiwang.governance.service.rules import LOADER_FIELDS
+from yiwang.governance.service.validate import validate
 
 KEY_SEPARATOR = "|"
 

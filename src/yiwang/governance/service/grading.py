@@ -27,9 +27,9 @@ from yiwang import catalog, registry
 from yiwang.core import audit
 from yiwang.core.errors import FieldError, Invalid, NotFound
 from yiwang.core.security import Actor
-from yiwang.governance.rules import LOADER_FIELDS
 from yiwang.governance.schemas import GradeApplied, GradeApply, GradeSuggestion, GradingRead
 from yiwang.governance.service.access import require_manage, require_officer
+from yiwang.governance.service.rules import LOADER_FIELDS
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from yiwang import registry
@@ -33,10 +35,8 @@ from yiwang.core.db import Database
 from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Problem
 from yiwang.core.export import csv_bytes
 from yiwang.core.pagination import Page
-from yiwang.core.security import Actor
+from yiwang.core.security import PLATFORM, Actor
 from yiwang.governance.models import Load, RejectedRow
-from yiwang.governance.reading import ROW, FileRefused, read_file
-from yiwang.governance.rules import LOADER_FIELDS, Rule, rule_label
 from yiwang.governance.schemas import LoadReport, LoadRow, RejectedRowRead, RuleHit
 from yiwang.governance.service.access import (
     can_manage,
@@ -48,8 +48,12 @@ from yiwang.governance.service.access import (
     visible_departments,
 )
 from yiwang.governance.service.conflicts import cross_check
+from yiwang.governance.service.reading import ROW, FileRefused, read_file
+from yiwang.governance.service.rules import LOADER_FIELDS, Rule, rule_label
 from yiwang.governance.service.rulesets import rules_in_force
-from yiwang.governance.validate import Outcome, quality_score, validate
+from yiwang.governance.service.validate import Outcome, quality_score, validate
+
+log = logging.getLogger(__name__)
 
 ACTION = "governance.load"
 MODES = ("insert", "upsert")
@@ -258,18 +262,113 @@ def load_file(
     name = _file_name(filename)
     plan = _begin(db, actor, resource_key, name, mode, source_department)
     meta: dict[str, Any] = {}
+    with _running(db, plan.load_id):
+        try:
+            read = read_file(path_or_bytes, name, format=format, encoding=encoding)
+            meta = {"format": read.format, "encoding": read.encoding, "columns": read.columns}
+            frame, ignored = map_columns(plan.spec, read.frame, plan.rules)
+        except BaseException as exc:
+            problem = _as_problem(exc)
+            _fail(db, actor, plan, problem, started, meta)
+            if problem is exc:
+                raise
+            raise problem from exc
+        # The rows are handed over in a list that holds the only reference, so they can be freed as
+        # soon as they are validated (a million rows are a few hundred megabytes).
+        frames = [frame]
+        del read, frame
+        return _execute(db, actor, plan, frames, started, meta, ignored=ignored)
+
+
+def _as_problem(exc: BaseException) -> Problem:
+    """What a failed load says, whatever failed: a problem as raised, or a Chinese reason that names no
+    library message or server path (those go to the log)."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, MemoryError):
+        detail = "文件过大，服务器内存不足，本次装载未写入任何数据。请分批装载，或改用 CSV 文件。"
+    elif isinstance(exc, Exception):
+        detail = (
+            "读取或写入数据时出错，本次装载已全部撤销，没有写入任何数据。请检查文件后重试，或联系平台运维。"
+        )
+    else:  # the server is stopping (KeyboardInterrupt, cancellation)
+        detail = "服务停止，装载被中断，没有写入任何数据。请重新装载。"
+    log.error("load failed", exc_info=exc)
+    return LoadFailed(detail=detail)
+
+
+# ================================================================= crashed loads
+
+
+def _lock_key(load_id: int) -> int:
+    return (0x5949_0000 << 32) | load_id  # "YI": the loads' own advisory-lock key space
+
+
+@contextmanager
+def _running(db: Database, load_id: int) -> Iterator[None]:
+    """While a load runs, its process holds a PostgreSQL advisory lock named after it on a connection
+    of its own, so `interrupt_stale_loads` (another worker starting) never takes a live load for a
+    dead one. SQLite serves one process, so every load still `running` at start-up is dead."""
+    if db.dialect != "postgresql":
+        yield
+        return
+    conn = db.engine.connect()
     try:
-        read = read_file(path_or_bytes, name, format=format, encoding=encoding)
-        meta = {"format": read.format, "encoding": read.encoding, "columns": read.columns}
-        frame, ignored = map_columns(plan.spec, read.frame, plan.rules)
-    except Problem as problem:
-        _fail(db, actor, plan, problem, started, meta)
-        raise
-    # The rows are handed over in a list that holds the only reference, so they can be freed as soon
-    # as they are validated (a million rows are a few hundred megabytes).
-    frames = [frame]
-    del read, frame
-    return _execute(db, actor, plan, frames, started, meta, ignored=ignored)
+        conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (_lock_key(load_id),))
+        conn.commit()
+        yield
+    finally:
+        try:
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (_lock_key(load_id),))
+            conn.commit()
+        except Exception:  # a broken connection must not go back to the pool still holding the lock
+            conn.invalidate()
+        conn.close()
+
+
+INTERRUPTED_REASON = "服务在装载过程中停止（重启或故障），本次装载已中断，没有写入任何数据。请重新装载。"
+
+
+def interrupt_stale_loads(db: Database) -> int:
+    """At start-up: mark the loads a crashed process left `running` as `interrupted`, with the reason,
+    on the audit chain. Nothing of theirs was written (a load writes in one transaction). Returns how
+    many were marked."""
+    with db.session() as session:
+        running = list(session.scalars(select(Load.id).where(Load.status == "running").order_by(Load.id)))
+        if not running:
+            return 0
+        postgres = session.get_bind().dialect.name == "postgresql"
+        stale = []
+        for load_id in running:
+            # A live load's worker holds its lock; taking it (until this transaction ends) proves it dead.
+            if postgres and not session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(load_id)}
+            ):
+                continue
+            stale.append(load_id)
+        if not stale:
+            return 0
+        now = clock.now()
+        session.execute(
+            update(Load)
+            .where(Load.id.in_(stale), Load.status == "running")
+            .values(status="interrupted", error=INTERRUPTED_REASON, finished_at=now, rows_loaded=0)
+        )
+        audit.append_many(
+            session,
+            PLATFORM,
+            [
+                audit.AuditEntry(
+                    ACTION,
+                    object_type="governance_load",
+                    object_id=str(load_id),
+                    result="failed",
+                    detail={"status": "interrupted", "reason": INTERRUPTED_REASON},
+                )
+                for load_id in stale
+            ],
+        )
+        return len(stale)
 
 
 def _lookup(session: Session) -> Callable[[str, list[str]], set[str]]:
@@ -371,10 +470,8 @@ def _execute(
     except Problem as problem:
         _fail(db, actor, plan, problem, started, meta)
         raise
-    except Exception as exc:
-        problem = LoadFailed(
-            detail=f"写入数据时出错，本次装载已全部撤销，没有写入任何数据（{type(exc).__name__}）。"
-        )
+    except BaseException as exc:
+        problem = _as_problem(exc)
         _fail(db, actor, plan, problem, started, meta)
         raise problem from exc
 
@@ -811,13 +908,17 @@ def reload_rejected(db: Database, actor: Actor, load_id: int) -> LoadReport:
     if not pending:
         raise Invalid.on("load_id", "这次装载没有已更正、待重新装载的行")
     plan = _begin(db, actor, resource_key, filename, mode, source, parent_load_id=load_id)
-    frame = _frame_of([(number, data) for _, number, data in pending])
-    try:
-        frame, _ = map_columns(plan.spec, frame, plan.rules)
-    except Problem as problem:
-        _fail(db, actor, plan, problem, started)
-        raise
-    meta = {"format": "rows", "encoding": None, "columns": [c for c in frame.columns if c != ROW]}
-    frames = [frame]
-    del frame
-    return _execute(db, actor, plan, frames, started, meta, reloaded_rows=[i for i, _, _ in pending])
+    with _running(db, plan.load_id):
+        try:
+            frame = _frame_of([(number, data) for _, number, data in pending])
+            frame, _ = map_columns(plan.spec, frame, plan.rules)
+        except BaseException as exc:
+            problem = _as_problem(exc)
+            _fail(db, actor, plan, problem, started)
+            if problem is exc:
+                raise
+            raise problem from exc
+        meta = {"format": "rows", "encoding": None, "columns": [c for c in frame.columns if c != ROW]}
+        frames = [frame]
+        del frame
+        return _execute(db, actor, plan, frames, started, meta, reloaded_rows=[i for i, _, _ in pending])

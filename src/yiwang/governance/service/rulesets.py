@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yiwang import registry
 from yiwang.core import audit, clock
-from yiwang.core.errors import NotFound
+from yiwang.core.db import serialise_on
+from yiwang.core.errors import Conflict, NotFound
 from yiwang.core.security import Actor
 from yiwang.governance.models import RuleSet
-from yiwang.governance.rules import Rule, compile_rules, default_rules_json, rules_as_json
 from yiwang.governance.schemas import RuleSetRead
 from yiwang.governance.service.access import require_manage, require_officer
+from yiwang.governance.service.rules import Rule, compile_rules, default_rules_json, rules_as_json
 
 
 def _latest(session: Session, key: str) -> RuleSet | None:
@@ -81,6 +83,9 @@ def rule_set_history(session: Session, actor: Actor, resource_key: str) -> list[
     return [_read(spec, r) for r in rows] + [_read(spec, None)]
 
 
+_VERSION_ATTEMPTS = 5
+
+
 def update_rule_set(
     session: Session, actor: Actor, resource_key: str, rules: Any, note: str = ""
 ) -> RuleSetRead:
@@ -89,20 +94,30 @@ def update_rule_set(
     require_manage(session, actor, spec, "governance.rules.update", "修改质量规则")
     compiled = compile_rules(spec, rules)
     stored = rules_as_json(compiled)
-    version = (
-        session.scalar(select(func.max(RuleSet.version)).where(RuleSet.resource_key == spec.key)) or 0
-    ) + 1
-    row = RuleSet(
-        resource_key=spec.key,
-        version=version,
-        rules=stored,
-        note=note.strip(),
-        created_by_id=actor.account_id,
-        created_by_name=actor.label()[:64],
-        created_at=clock.now(),
-    )
-    session.add(row)
-    session.flush()
+    # The next version under a per-resource lock; the unique (resource_key, version) constraint and a
+    # retry catch a writer that bypassed it (a SQLite script outside a write transaction).
+    serialise_on(session, f"governance.rule_set:{spec.key}")
+    for attempt in range(_VERSION_ATTEMPTS):
+        version = (
+            session.scalar(select(func.max(RuleSet.version)).where(RuleSet.resource_key == spec.key)) or 0
+        ) + 1
+        row = RuleSet(
+            resource_key=spec.key,
+            version=version,
+            rules=stored,
+            note=note.strip(),
+            created_by_id=actor.account_id,
+            created_by_name=actor.label()[:64],
+            created_at=clock.now(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+            break
+        except IntegrityError:
+            if attempt == _VERSION_ATTEMPTS - 1:
+                raise Conflict(detail="规则版本号分配冲突，请重试") from None
     audit.append(
         session,
         actor,

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import logging
 import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ import duckdb
 import polars as pl
 
 from yiwang.core.errors import FieldError, Invalid
+
+log = logging.getLogger(__name__)
 
 ROW = "__row"
 FORMATS = ("csv", "xlsx", "json", "parquet")
@@ -155,6 +159,8 @@ def sniff_encoding(path: Path, sample_size: int = _CHUNK) -> str:
         return "UTF-16LE"
     if sample.startswith(codecs.BOM_UTF16_BE):
         return "UTF-16BE"
+    if b"\x00" in sample:
+        raise _refuse_nul(sample)
     bad_utf8 = _sample_decodes(sample, "utf-8")
     if bad_utf8 is None:
         return "UTF-8"
@@ -166,9 +172,26 @@ def sniff_encoding(path: Path, sample_size: int = _CHUNK) -> str:
     raise _refuse_encoding(bad_utf8, bad_gb)
 
 
+def _refuse_nul(sample: bytes) -> FileRefused:
+    """A text file with NUL bytes: UTF-16 without its byte-order mark (every other byte is NUL in
+    Latin text), or not a text file at all. Neither can be read safely, and no database stores NUL."""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if max(even, odd) > len(sample) // 8 and min(even, odd) * 4 < max(even, odd):
+        detail = (
+            "文件像是没有字节顺序标记（BOM）的 UTF-16 编码，无法可靠识别。"
+            "请用 Excel 或 WPS 另存为“CSV UTF-8”后重新上传。"
+        )
+    else:
+        detail = "文件中含有空字符（NUL），不是可以装载的文本文件。请检查文件是否选错或已损坏。"
+    return FileRefused(detail=detail, errors=[FieldError("file", "文件编码无法识别")])
+
+
 def detect_encoding(path: Path) -> str:
     """Like `sniff_encoding`, but every byte of the file must decode."""
     guess = sniff_encoding(path)
+    if not guess.startswith("UTF-16") and _has_nul(path):
+        with path.open("rb") as fh:
+            raise _refuse_nul(fh.read(_CHUNK))
     if guess == "UTF-8-BOM":
         bad = _decodes(path, "utf-8", skip=3)
         if bad is None:
@@ -187,6 +210,14 @@ def detect_encoding(path: Path) -> str:
     if bad_gb is None:
         return "GB18030"
     raise _refuse_encoding(bad_utf8, bad_gb)
+
+
+def _has_nul(path: Path) -> bool:
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            if b"\x00" in chunk:
+                return True
+    return False
 
 
 _PY_CODECS = {"GBK": "gbk", "GB18030": "gb18030", "UTF-16LE": "utf-16-le", "UTF-16BE": "utf-16-be"}
@@ -208,10 +239,42 @@ def _transcode(path: Path, encoding: str, target: Path) -> None:
 # ------------------------------------------------------------------ reading
 
 
+SCRATCH_PREFIX = "yiwang-"
+
+
+def scratch_dir(kind: str) -> Path:
+    """A private temporary directory named after this process (`yiwang-<kind>-<pid>-…`), so the
+    start-up sweep (`remove_stale_scratch`) can tell a crashed process's leftovers from a live one's."""
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-"))
+
+
+def remove_stale_scratch() -> int:
+    """Remove the scratch directories of loads and uploads whose process is gone (killed mid-load);
+    returns how many were removed."""
+    removed = 0
+    for entry in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*-*"):
+        parts = entry.name.split("-")
+        if len(parts) < 4 or parts[1] not in ("load", "upload") or not parts[2].isdigit():
+            continue
+        pid = int(parts[2])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # alive (or not ours to signal): leave it
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 @contextmanager
 def materialised(source: bytes | str | os.PathLike[str]) -> Iterator[tuple[Path, Path]]:
     """(file path, scratch directory): `bytes` are written to a temporary file first."""
-    scratch = Path(tempfile.mkdtemp(prefix="yiwang-load-"))
+    scratch = scratch_dir("load")
     try:
         if isinstance(source, bytes | bytearray | memoryview):
             path = scratch / "upload.bin"
@@ -223,6 +286,14 @@ def materialised(source: bytes | str | os.PathLike[str]) -> Iterator[tuple[Path,
         yield path, scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _duckdb(scratch: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills, if it must, into the load's own scratch directory (removed
+    with it) rather than a `.tmp` in the server's working directory."""
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = {_sql_literal(str(scratch / 'duckdb'))}")
+    return con
 
 
 def _sql_literal(text: str) -> str:
@@ -307,9 +378,12 @@ _CSV_ERRORS = {
 
 
 def _duckdb_refusal(kind: str, exc: Exception) -> FileRefused:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    first = re.sub(r"^[A-Za-z ]+Error:\s*", "", first)
-    return FileRefused(detail=f"无法读取 {kind} 文件：{first}")
+    # The reader's own message is English and may name server paths: it goes to the log, not the user.
+    log.info("%s file refused by the reader: %s", kind, exc)
+    return FileRefused(
+        detail=f"无法读取 {kind} 文件：文件内容不符合 {kind} 格式，或文件已损坏。请检查后重新导出再上传。",
+        errors=[FieldError("file", f"不是有效的 {kind} 文件")],
+    )
 
 
 def _read_json(con: duckdb.DuckDBPyConnection, path: Path) -> pl.DataFrame:
@@ -331,15 +405,78 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> pl.DataFrame:
 
 
 def _read_excel(path: Path) -> pl.DataFrame:
+    check_xlsx(path)
     try:
         frame = pl.read_excel(path, infer_schema_length=0, drop_empty_rows=False, raise_if_empty=False)
     except Exception as exc:  # fastexcel raises its own types for broken workbooks
+        log.info("Excel file refused by the reader: %s", exc)
         raise FileRefused(
-            detail=f"无法读取 Excel 文件：{str(exc).splitlines()[0] if str(exc) else exc}"
+            detail=(
+                "无法读取 Excel 文件：文件已损坏、受密码保护或不是 Excel 工作簿。"
+                "请用 Excel 或 WPS 打开后另存再上传。"
+            ),
+            errors=[FieldError("file", "不是有效的 Excel 文件")],
         ) from None
     assert isinstance(frame, pl.DataFrame)
     # Excel shows dates as dates; calamine hands them over as "YYYY-MM-DD 00:00:00".
     return frame.with_columns(pl.all().cast(pl.String))
+
+
+# Spreadsheets are unpacked whole into memory by the reader (a 118 MB workbook took 8.5 GB), so a
+# workbook is measured before it is read: its unpacked size, its packing ratio (a "zip bomb" packs
+# gigabytes of repeated bytes into kilobytes) and its rows. Bigger data belongs in a CSV file, which is
+# read in a streaming fashion. Module constants, so the tests can make them small.
+XLSX_MAX_UNPACKED_BYTES = 256 << 20
+XLSX_MAX_RATIO = 200
+XLSX_MAX_ROWS = 200_000
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>]")
+
+
+def check_xlsx(path: Path) -> None:
+    """Refuse a workbook that would unpack past the limits, reading it as a stream (bounded memory)."""
+    if not zipfile.is_zipfile(path):
+        return  # an old binary XLS: bounded by the upload's size; the reader refuses anything else
+    too_big = FileRefused(
+        detail=(
+            f"Excel 文件解压后超过 {XLSX_MAX_UNPACKED_BYTES >> 20} MB，或压缩比异常（可能是“压缩炸弹”），"
+            "未装载。数据量大时请另存为 CSV 文件后上传。"
+        ),
+        errors=[FieldError("file", "Excel 文件过大或压缩比异常")],
+    )
+    try:
+        with zipfile.ZipFile(path) as workbook:
+            packed = max(path.stat().st_size, 1)
+            unpacked = rows = 0
+            for info in workbook.infolist():
+                if info.file_size > XLSX_MAX_UNPACKED_BYTES or info.file_size > packed * XLSX_MAX_RATIO:
+                    raise too_big  # declared sizes first: the cheap check
+                sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+                tail = b""
+                with workbook.open(info) as member:
+                    # Declared sizes can lie; count what actually comes out.
+                    while chunk := member.read(_CHUNK):
+                        unpacked += len(chunk)
+                        if unpacked > XLSX_MAX_UNPACKED_BYTES or unpacked > packed * XLSX_MAX_RATIO:
+                            raise too_big
+                        if sheet:
+                            # Tags cut between chunks: the tail's own tags were counted already.
+                            window = tail + chunk
+                            rows += len(_ROW_TAG.findall(window)) - len(_ROW_TAG.findall(tail))
+                            tail = window[-8:]
+                if rows > XLSX_MAX_ROWS + 1:  # + the header row
+                    raise FileRefused(
+                        detail=(
+                            f"Excel 文件超过 {XLSX_MAX_ROWS} 行，未装载。"
+                            "数据量大时请另存为 CSV 文件后上传，或分批装载。"
+                        ),
+                        errors=[FieldError("file", "Excel 文件行数过多")],
+                    )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as exc:
+        log.info("Excel container refused: %s", exc)
+        raise FileRefused(
+            detail="无法读取 Excel 文件：文件已损坏或不是 Excel 工作簿。请用 Excel 或 WPS 打开后另存再上传。",
+            errors=[FieldError("file", "不是有效的 Excel 文件")],
+        ) from None
 
 
 def _cleaned(frame: pl.DataFrame) -> pl.DataFrame:
@@ -401,7 +538,7 @@ def read_file(
                 used_encoding = sniff_encoding(path) if fmt == "csv" else detect_encoding(path)
             if used_encoding in _PY_CODECS:
                 readable, used_encoding = _to_utf8(path, used_encoding, scratch)
-        con = duckdb.connect()
+        con = _duckdb(scratch)
         try:
             if fmt == "csv":
                 frame, bad_lines = _read_csv(con, readable)
@@ -411,7 +548,7 @@ def read_file(
                     if used_encoding in _PY_CODECS:
                         readable, used_encoding = _to_utf8(path, used_encoding, scratch)
                         con.close()
-                        con = duckdb.connect()
+                        con = _duckdb(scratch)
                         frame, bad_lines = _read_csv(con, readable)
                 if bad_lines:
                     raise _refuse_bad_lines(bad_lines)

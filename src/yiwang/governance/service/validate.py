@@ -28,8 +28,8 @@ import polars as pl
 from yiwang import registry
 from yiwang.core import clock
 from yiwang.core.ids import AUTHORITIES, CREDIT_ALPHABET, PROVINCES
-from yiwang.governance.reading import ROW
-from yiwang.governance.rules import EARLIEST_DATE, Rule, type_weight
+from yiwang.governance.service.reading import ROW
+from yiwang.governance.service.rules import EARLIEST_DATE, Rule, type_weight
 
 # (resource key, values) → the values that are subjects of that resource.
 ExistingKeys = Callable[[str, list[str]], set[str]]
