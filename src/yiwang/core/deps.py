@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from yiwang.core.db import Database
+from yiwang.core.edge import requires_caller
+from yiwang.core.errors import Unauthenticated
 from yiwang.core.security import ANONYMOUS, Actor
 
 
@@ -37,6 +39,9 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     resolver: ActorResolver | None = getattr(request.app.state, "actor_resolver", None)
     actor = resolver(request, session) if resolver else ANONYMOUS
     request.state.actor = actor
+    if not actor.is_authenticated and requires_caller(request):
+        # Before the route loads anything: an anonymous caller must not learn which IDs exist.
+        raise Unauthenticated(detail="该操作需要登录")
     return actor
 
 

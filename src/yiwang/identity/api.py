@@ -9,6 +9,7 @@ import hmac
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
+from yiwang.core import edge
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep, client_ip
 from yiwang.core.errors import Forbidden
 from yiwang.core.ids import mask_citizen_id
@@ -65,6 +66,7 @@ def _bearer(request: Request) -> str | None:
         423: {"description": "密码错误次数过多，账号临时锁定"},
     },
 )
+@edge.open_to_anonymous
 def login(
     body: schemas.LoginCreate, request: Request, database: DatabaseDep, response: Response
 ) -> schemas.TokenRead:
@@ -102,6 +104,7 @@ def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     summary="个人用户实名注册（与人口库核验姓名和身份证号码）",
     responses={**PROBLEMS, 409: {"description": "该身份证号码已注册"}},
 )
+@edge.open_to_anonymous
 def register(body: schemas.RegisterCreate, session: SessionDep, actor: ActorDep) -> schemas.AccountRead:
     account = accounts.register_citizen(
         session, actor, citizen_id=body.citizen_id, name=body.name, password=body.password, phone=body.phone
@@ -298,6 +301,6 @@ def authorise_agent(
     summary="撤销授权",
     responses={**PROBLEMS, 404: {"description": "授权记录不存在"}},
 )
-def revoke_agent(credit_code: str, agent_id: int, session: SessionDep, actor: ActorDep) -> Response:
+def revoke_agent(credit_code: str, agent_id: edge.DbId, session: SessionDep, actor: ActorDep) -> Response:
     enterprise.revoke_agent(session, actor, agent_id, credit_code=credit_code.strip().upper())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
