@@ -8,9 +8,9 @@ Both are refused here, at the edge, with a problem+json 422 that names the field
 - `DbId`, `OptionalDbId`, `Int32` and `Offset`: bounded integer types for path, query and body fields
   (`account_id: DbId`, `department_id: OptionalDbId = None`, in pydantic models too). They use
   `annotated_types` so FastAPI treats them like plain `int` and still shows the bounds in the OpenAPI.
-- `reject_control_characters`: an app-wide dependency that refuses control characters in the path,
-  the query string, JSON bodies and urlencoded forms (tab, newline and carriage return stay allowed in
-  bodies, where a text area sends them).
+- `reject_control_characters`: an app-wide dependency that refuses control characters (NUL and the
+  other C0 controls except tab, LF and CR; DEL) in the path, the query string, JSON bodies and
+  urlencoded forms.
 - `open_to_anonymous`: marks an API route that anonymous callers may reach (login, registration) or
   that authenticates its caller by itself before loading anything (the shared-data API). Every other
   `/api/` route refuses an anonymous caller with 401 as soon as the actor is resolved — before any
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, TypeVar
 
 import annotated_types as at
@@ -60,11 +60,12 @@ def requires_caller(request: Request) -> bool:
 
 # ---------------------------------------------------------------- control characters
 
-# C0 controls and DEL anywhere in a path or query; in bodies tab, LF and CR are ordinary text.
-_CONTROL_IN_URL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_IN_BODY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls and DEL, except tab, LF and CR: a text area sends those, and a URL carrying them is
+# answered by the page's own checks (`safe_next`) rather than refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORM = "application/x-www-form-urlencoded"
 MESSAGE = "含有不允许的控制字符"
+SCANNED_BODY_MAX = 1 << 20
 
 
 def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
@@ -81,30 +82,27 @@ def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{where}.{index}" if where else str(index))
 
 
-def control_character_errors(request: Request, body: bytes | None) -> list[FieldError]:
+def control_character_errors(
+    request: Request, json_body: bytes | None = None, form: Iterable[tuple[str, Any]] = ()
+) -> list[FieldError]:
     errors: list[FieldError] = []
     for name, value in request.path_params.items():
-        if isinstance(value, str) and _CONTROL_IN_URL.search(value):
+        if isinstance(value, str) and _CONTROL.search(value):
             errors.append(FieldError(name, MESSAGE))
     for name, value in request.query_params.multi_items():
-        if _CONTROL_IN_URL.search(name) or _CONTROL_IN_URL.search(value):
+        if _CONTROL.search(name) or _CONTROL.search(value):
             errors.append(FieldError(name, MESSAGE))
-    if body:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "application/json" or content_type.endswith("+json"):
-            try:
-                parsed = json.loads(body)
-            except ValueError:
-                parsed = None  # FastAPI answers malformed JSON with its own 422
-            for name, value in _strings(parsed, ""):
-                if _CONTROL_IN_BODY.search(value):
-                    errors.append(FieldError(name or "body", MESSAGE))
-        elif content_type == _FORM:
-            from urllib.parse import parse_qsl
-
-            for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
-                if _CONTROL_IN_BODY.search(name) or _CONTROL_IN_BODY.search(value):
-                    errors.append(FieldError(name, MESSAGE))
+    if json_body:
+        try:
+            parsed = json.loads(json_body)
+        except ValueError:
+            parsed = None  # FastAPI answers malformed JSON with its own 422
+        for name, value in _strings(parsed, ""):
+            if _CONTROL.search(value):
+                errors.append(FieldError(name or "body", MESSAGE))
+    for name, value in form:
+        if _CONTROL.search(name) or isinstance(value, str) and _CONTROL.search(value):
+            errors.append(FieldError(name, MESSAGE))
     # One entry per field is enough to fix the input.
     unique = {e.field: e for e in errors}
     return list(unique.values())
@@ -113,13 +111,21 @@ def control_character_errors(request: Request, body: bytes | None) -> list[Field
 async def reject_control_characters(request: Request) -> None:
     """App-wide dependency: refuse control characters in path, query, JSON and urlencoded bodies.
 
-    Reads the body only when FastAPI already has (or will) — JSON and urlencoded requests, whose body
-    Starlette caches on the request — so streamed uploads (multipart) are never consumed here."""
-    body = None
+    Reads only what Starlette caches on the request (a JSON body, an urlencoded form), so a streamed
+    upload (multipart) is never consumed here, and only bodies of a declared, modest length: this
+    runs before authentication, and must not make an anonymous caller's large body buffered. What
+    it skips still cannot cause a 500 (see `database_refusal`)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in ("application/json", _FORM) or content_type.endswith("+json"):
-        body = await request.body()
-    errors = control_character_errors(request, body)
+    json_body = None
+    form: Iterable[tuple[str, Any]] = ()
+    length = request.headers.get("content-length", "")
+    if not (length.isdigit() and int(length) <= SCANNED_BODY_MAX):
+        pass
+    elif content_type == "application/json" or content_type.endswith("+json"):
+        json_body = await request.body()
+    elif content_type == _FORM:
+        form = (await request.form()).multi_items()
+    errors = control_character_errors(request, json_body, form)
     if errors:
         summary = "；".join(f"{e.field}：{e.message}" for e in errors)
         raise Invalid(detail=summary, errors=errors)

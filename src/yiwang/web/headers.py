@@ -61,6 +61,7 @@ STATIC_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
+STATIC_NAMES = frozenset(name for name, _ in STATIC_HEADERS)
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 ERROR_TITLE = "服务器内部错误"
@@ -143,7 +144,7 @@ class SecurityHeaders:
                 csp = PAGE_CSP
             else:
                 csp = DATA_CSP
-            out = [(k, v) for k, v in headers if k.lower() not in {n for n, _ in STATIC_HEADERS}]
+            out = [(k, v) for k, v in headers if k.lower() not in STATIC_NAMES]
             if secure:
                 out = [(k, _secure_cookie(v) if k.lower() == b"set-cookie" else v) for k, v in out]
                 if self.hsts:

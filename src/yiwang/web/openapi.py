@@ -5,8 +5,8 @@ generated document once: each operation lists the problem+json answers it can gi
 where a body is read, 401 and 403 where a caller is required, 404, 409 on writes, 422 everywhere
 (the edge guard reads every query string), 429 where a rate limit applies — with one shared
 `Problem` schema; answers a route already declares keep their description and gain that content.
-The OpenID Connect endpoints answer errors as RFC 6749 JSON (`{"error": …}`), so they get that
-schema instead.
+The OpenID Connect endpoints answer errors as RFC 6749 JSON (`{"error": …}`), as pages (to a
+person's browser) or as problem+json; their error answers list all three.
 """
 
 from __future__ import annotations
@@ -96,10 +96,11 @@ def document_problems(schema: dict[str, Any], open_ops: set[tuple[str, str]]) ->
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             if path.startswith(OIDC_PREFIXES):
-                for code in ("400", "401"):
-                    responses.setdefault(code, {"description": "OAuth 2.0 错误"})["content"] = oauth
-                # The edge guard's refusal (control characters) is a problem+json 422.
-                responses["422"] = {"description": DESCRIPTIONS[422], "content": problem}
+                # A browser's errors are pages, a client's are RFC 6749 JSON, the edge guard's and a
+                # bearer refusal are problem+json: each endpoint gives one or more of these.
+                for status in (400, 401, 403, 404, 422, 429):
+                    entry = responses.setdefault(str(status), {"description": "OAuth 2.0 / OIDC 错误"})
+                    entry["content"] = {**oauth, **problem, "text/html": {"schema": {"type": "string"}}}
                 continue
             for status in sorted(statuses_for(path, method, operation, (path, method) in open_ops)):
                 entry = responses.setdefault(str(status), {"description": DESCRIPTIONS.get(status, "")})
