@@ -59,7 +59,16 @@ def test_pages_work_under_the_policy(browser, live_server, viewport):
 
         # The static stylesheets apply (the staff frame's rules used to be an inline <style>).
         _sign_in(page, live_server.city.accounts["data_officer"], "staff")
-        for path in ("/", "/catalog", "/catalog/entries", "/governance", "/exchange", "/exchange/requests"):
+        for path in (
+            "/",
+            "/catalog",
+            "/catalog/manage",
+            "/catalog/lists/sharing",
+            "/governance",
+            "/governance/rules",
+        ):
+            _visit(page, console, path)
+        for path in ("/exchange", "/exchange/requests"):
             _visit(page, console, path)
         page.goto("/catalog")
         link_sheets = page.evaluate("[...document.styleSheets].map(s => s.href || 'inline')")

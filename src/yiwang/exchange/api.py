@@ -326,7 +326,10 @@ def answer_objection(
 
 
 @router.get(
-    "/stats", response_model=s.StatsRead, responses=PROBLEMS, summary="共享调用统计（服务次数 / 交换总量）"
+    "/stats",
+    response_model=s.StatsRead,
+    responses={**PROBLEMS, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    summary="共享调用统计（服务次数 / 交换总量）",
 )
 @audit_action("exchange.stats.read")
 def stats(
