@@ -50,6 +50,7 @@ DOCS_CSP = (
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
     "payment=(), usb=()"
@@ -205,7 +206,9 @@ def install(app: FastAPI, settings: Any) -> None:
     app.add_exception_handler(Exception, last_resort)
     build = app.build_middleware_stack
     secure = settings.secure_cookies or str(settings.base_url).startswith("https://")
-    docs = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url]
+    # FastAPI's own documentation URLs, and the usual ones in case the docs are served by a route of
+    # their own (vendored assets, `docs_url=None`).
+    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url, *DOCS_PATHS}
 
     def build_with_headers() -> ASGIApp:
         return SecurityHeaders(
