@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import StatementError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiwang import __version__
+from yiwang.core import edge
 from yiwang.core.db import Database
 from yiwang.core.errors import PROBLEM_MEDIA_TYPE, NotFound, Problem, from_validation_errors
 from yiwang.settings import Settings, get_settings
+from yiwang.web import headers, openapi
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +164,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="一网 Yiwang API",
         version=__version__,
         description="一网：城市数字政府平台的开放接口。错误一律以 RFC 9457 problem+json 返回。",
+        dependencies=[Depends(edge.reject_control_characters)],
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.database_url)
@@ -188,8 +192,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return problem_response(request, NotFound(detail="页面或接口不存在"))
-        problem = Problem(status=exc.status_code, slug=f"http-{exc.status_code}", title="请求无法处理")
-        problem.detail = str(exc.detail)
+        response = problem_response(request, edge.http_problem(exc.status_code))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405 and "allow" not in response.headers:
+            response.headers["Allow"] = "GET, HEAD"  # static files raise 405 without naming them
+        return response
+
+    @app.exception_handler(StatementError)
+    @app.exception_handler(OverflowError)
+    async def _refused_by_database(request: Request, exc: Exception) -> Response:
+        problem = edge.database_refusal(exc)
+        if problem is None:
+            return await headers.last_resort(request, exc)
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
         return problem_response(request, problem)
 
     @app.get("/healthz", include_in_schema=False)
@@ -216,6 +231,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     commit_in_worker(app)
     mount_static(app)
+    headers.install(app, settings)
+    openapi.install(app)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> HTMLResponse:

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     audit_anchor_seconds: int = Field(default=60, ge=5)
     exchange_rollup_seconds: int = Field(default=300, ge=5)
     secure_cookies: bool = False
+    # Reverse proxies (comma-separated addresses or networks, e.g. "10.0.0.5,10.1.0.0/16") whose
+    # X-Forwarded-Proto is believed: behind them the request scheme (https → HSTS, Secure cookies) is
+    # the one the browser used. Empty: the header is ignored.
+    trusted_proxies: str = ""
+    # Strict-Transport-Security max-age sent over HTTPS; 0 sends none.
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
 
     def resolved_master_key(self) -> bytes:
         if self.master_key:

@@ -17,6 +17,7 @@ from yiwang.catalog import schemas as s
 from yiwang.catalog import service, vocab
 from yiwang.catalog.service import exports
 from yiwang.catalog.service.common import require_reader
+from yiwang.core import edge
 from yiwang.core.clock import now as clock_now
 from yiwang.core.clock import to_local
 from yiwang.core.deps import ActorDep, SessionDep, accepts_scopes
@@ -43,7 +44,7 @@ def entry_filters(
     status_: Annotated[
         str, Query(alias="status", description="状态：draft/submitted/returned/published/retired")
     ] = "",
-    department_id: Annotated[int | None, Query(description="提供方部门")] = None,
+    department_id: Annotated[edge.OptionalDbId, Query(description="提供方部门")] = None,
     form: Annotated[str, Query(description="资源格式：table/api/file")] = "",
     sharing_type: Annotated[str, Query(description="共享类型：unconditional/conditional/none")] = "",
     open_type: Annotated[str, Query(description="开放类型：none/conditional/unconditional")] = "",
@@ -70,7 +71,7 @@ def entry_filters(
 
 
 FiltersDep = Annotated[service.EntryFilters, Depends(entry_filters)]
-Offset = Annotated[int, Query(ge=0, description="跳过的条数")]
+Offset = Annotated[edge.Offset, Query(description="跳过的条数")]
 Limit = Annotated[int, Query(ge=1, le=500, description="每页条数")]
 
 
@@ -283,7 +284,7 @@ def demands(
     session: SessionDep,
     actor: ActorDep,
     status_: Annotated[str, Query(alias="status")] = "",
-    department_id: int | None = None,
+    department_id: edge.OptionalDbId = None,
     q: Annotated[str, Query(max_length=100)] = "",
     sort: Annotated[str, Query(max_length=20)] = "-created_at",
     offset: Offset = 0,
@@ -321,14 +322,16 @@ def file_demand(session: SessionDep, actor: ActorDep, body: s.DemandCreate) -> s
 
 
 @router.get("/demands/{demand_id}", response_model=s.DemandRead, summary="需求详情", responses=PROBLEMS)
-def demand(session: SessionDep, actor: ActorDep, demand_id: int) -> s.DemandRead:
+def demand(session: SessionDep, actor: ActorDep, demand_id: edge.DbId) -> s.DemandRead:
     return service.get_demand(session, actor, demand_id)
 
 
 @router.post(
     "/demands/{demand_id}/answer", response_model=s.DemandRead, summary="答复数据需求", responses=PROBLEMS
 )
-def answer_demand(session: SessionDep, actor: ActorDep, demand_id: int, body: s.DemandAnswer) -> s.DemandRead:
+def answer_demand(
+    session: SessionDep, actor: ActorDep, demand_id: edge.DbId, body: s.DemandAnswer
+) -> s.DemandRead:
     return service.answer_demand(session, actor, demand_id, body)
 
 
@@ -383,7 +386,7 @@ def demand_list(
     session: SessionDep,
     actor: ActorDep,
     status_: Annotated[str, Query(alias="status")] = "",
-    department_id: int | None = None,
+    department_id: edge.OptionalDbId = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> s.DemandList:
@@ -406,7 +409,7 @@ def demand_export(
     actor: ActorDep,
     fmt: ExportFormat,
     status_: Annotated[str, Query(alias="status")] = "",
-    department_id: int | None = None,
+    department_id: edge.OptionalDbId = None,
 ) -> Response:
     rows = service.demand_list(
         session, actor, status=_demand_status(status_), department_id=department_id, limit=None
@@ -418,7 +421,7 @@ def demand_export(
     "/lists/responsibility", response_model=s.ResponsibilityList, summary="责任清单", responses=PROBLEMS
 )
 def responsibility_list(
-    session: SessionDep, actor: ActorDep, department_id: int | None = None
+    session: SessionDep, actor: ActorDep, department_id: edge.OptionalDbId = None
 ) -> s.ResponsibilityList:
     """每个提供部门的目录数（按状态）、挂接数、待答复需求和目录联系人。"""
     return service.responsibility_list(session, actor, department_id=department_id)
@@ -428,7 +431,7 @@ def responsibility_list(
     "/lists/responsibility.{fmt}", summary="导出责任清单", response_class=Response, responses=EXPORT_RESPONSES
 )
 def responsibility_export(
-    session: SessionDep, actor: ActorDep, fmt: ExportFormat, department_id: int | None = None
+    session: SessionDep, actor: ActorDep, fmt: ExportFormat, department_id: edge.OptionalDbId = None
 ) -> Response:
     rows = service.responsibility_list(session, actor, department_id=department_id).items
     return export_response("responsibility", fmt, exports.responsibility_table(rows))

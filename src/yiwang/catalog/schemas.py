@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from yiwang.catalog import vocab
+from yiwang.core import edge
 
 Form = Literal["table", "api", "file"]
 SharingType = Literal["unconditional", "conditional", "none"]
@@ -154,7 +155,7 @@ class EntryCreate(_EntryFields):
     code: str | None = Field(default=None, description="资源代码；留空则按分类自动编码")
     category_code: str = Field(description="分类代码：类1位+项2位+目3位(+细目3位)，如 101001")
     name: str = Field(min_length=2, max_length=200)
-    department_id: int | None = Field(default=None, description="提供方部门；数据管理员留空即本部门")
+    department_id: edge.OptionalDbId = Field(default=None, description="提供方部门；数据管理员留空即本部门")
     abstract: str = Field(default="", max_length=2000)
     form: Form
     sharing_type: SharingType
@@ -383,8 +384,8 @@ class DemandCreate(BaseModel):
     description: str = Field(default="", max_length=4000)
     purpose: str = Field(min_length=2, max_length=2000, description="用途及依据")
     wanted_items: list[str] = Field(default_factory=list, max_length=100)
-    requester_department_id: int | None = Field(default=None, description="需求部门；留空即本部门")
-    provider_department_id: int | None = Field(default=None, description="建议的提供部门（可不填）")
+    requester_department_id: edge.OptionalDbId = Field(default=None, description="需求部门；留空即本部门")
+    provider_department_id: edge.OptionalDbId = Field(default=None, description="建议的提供部门（可不填）")
 
     @field_validator("wanted_items")
     @classmethod

@@ -11,6 +11,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from yiwang.core.db import WRITE_INTENT, Database
+from yiwang.core.edge import requires_caller
+from yiwang.core.errors import Unauthenticated
 from yiwang.core.security import ANONYMOUS, Actor, InsufficientScope
 
 
@@ -49,6 +51,9 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
         cached = resolver(request, session) if resolver else ANONYMOUS
         session.commit()
         request.state.actor = cached
+    if not cached.is_authenticated and requires_caller(request):
+        # Before the route loads anything: an anonymous caller must not learn which IDs exist.
+        raise Unauthenticated(detail="该操作需要登录")
     if cached.is_relying_party:
         check_route_scopes(request, cached)
     return cached

@@ -23,7 +23,9 @@ from fastapi import APIRouter, Body, Path, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from yiwang.core import edge
 from yiwang.core.deps import ActorDep, SessionDep, accepts_scopes, audit_action
+from yiwang.core.edge import open_to_anonymous
 from yiwang.core.errors import PROBLEM_MEDIA_TYPE, Problem
 from yiwang.core.security import EXCHANGE_CALL
 from yiwang.exchange import schemas as s
@@ -48,7 +50,7 @@ DATA_PROBLEMS: dict[int | str, dict[str, Any]] = {
     502: {"description": "部门系统暂时无法提供数据"},
     504: {"description": "部门系统响应超时"},
 }
-Offset = Annotated[int, Query(ge=0, description="跳过的条数")]
+Offset = Annotated[edge.Offset, Query(description="跳过的条数")]
 Limit = Annotated[int, Query(ge=1, le=500, description="每页条数")]
 ResourceKey = Annotated[str, Path(max_length=64, description="基础库资源标识，如 population")]
 Purpose = Annotated[str, Query(max_length=400, description="调用用途，须与共享授权所载用途一致")]
@@ -83,6 +85,7 @@ def _run(request: Request, req: service.CallRequest) -> Response:
 
 @router.get("/data/{resource_key}", responses=DATA_PROBLEMS, summary="按主体查询共享数据")
 @accepts_scopes(EXCHANGE_CALL)
+@open_to_anonymous  # authenticates its caller itself, before reading anything
 def query_subject(
     request: Request,
     resource_key: ResourceKey,
@@ -106,6 +109,7 @@ class BatchQuery(BaseModel):
 
 @router.post("/data/{resource_key}/query", responses=DATA_PROBLEMS, summary="批量按主体查询共享数据")
 @accepts_scopes(EXCHANGE_CALL)
+@open_to_anonymous
 def query_batch(request: Request, resource_key: ResourceKey, body: Annotated[BatchQuery, Body()]) -> Response:
     """Several subjects at once (up to the `max_batch` setting, 50 by default); all or nothing: one
     invalid subject refuses the whole request. One call-log row and audit record per subject."""
@@ -117,6 +121,7 @@ def query_batch(request: Request, resource_key: ResourceKey, body: Annotated[Bat
     "/data/{resource_key}/slice", responses=DATA_PROBLEMS, summary="按地区切片获取共享数据（数据回流）"
 )
 @accepts_scopes(EXCHANGE_CALL)
+@open_to_anonymous
 def query_slice(
     request: Request,
     resource_key: ResourceKey,
@@ -180,7 +185,7 @@ def list_requests(
 )
 @audit_action("exchange.request.read")
 @accepts_scopes(EXCHANGE_CALL)
-def get_request(session: SessionDep, actor: ActorDep, request_id: int) -> s.RequestRead:
+def get_request(session: SessionDep, actor: ActorDep, request_id: edge.DbId) -> s.RequestRead:
     return service.get_request(session, actor, request_id)
 
 
@@ -192,7 +197,7 @@ def get_request(session: SessionDep, actor: ActorDep, request_id: int) -> s.Requ
 )
 @audit_action("exchange.request.decide")
 def decide_request(
-    session: SessionDep, actor: ActorDep, request_id: int, decision: s.Decision
+    session: SessionDep, actor: ActorDep, request_id: edge.DbId, decision: s.Decision
 ) -> s.RequestRead:
     return service.decide_request(session, actor, request_id, decision)
 
@@ -205,7 +210,7 @@ def decide_request(
 )
 @audit_action("exchange.request.withdraw")
 @accepts_scopes(EXCHANGE_CALL)
-def withdraw_request(session: SessionDep, actor: ActorDep, request_id: int) -> s.RequestRead:
+def withdraw_request(session: SessionDep, actor: ActorDep, request_id: edge.DbId) -> s.RequestRead:
     return service.withdraw_request(session, actor, request_id)
 
 
@@ -234,7 +239,7 @@ class GrantDetail(BaseModel):
 @router.get("/grants/{grant_id}", response_model=GrantDetail, responses=PROBLEMS, summary="共享授权详情")
 @audit_action("exchange.grant.read")
 @accepts_scopes(EXCHANGE_CALL)
-def get_grant(session: SessionDep, actor: ActorDep, grant_id: int) -> GrantDetail:
+def get_grant(session: SessionDep, actor: ActorDep, grant_id: edge.DbId) -> GrantDetail:
     grant, events = service.get_grant(session, actor, grant_id)
     return GrantDetail(grant=grant, timeline=events)
 
@@ -243,7 +248,9 @@ def get_grant(session: SessionDep, actor: ActorDep, grant_id: int) -> GrantDetai
     "/grants/{grant_id}/revoke", response_model=s.GrantRead, responses=PROBLEMS, summary="撤销共享授权"
 )
 @audit_action("exchange.grant.revoke")
-def revoke_grant(session: SessionDep, actor: ActorDep, grant_id: int, body: s.RevokeGrant) -> s.GrantRead:
+def revoke_grant(
+    session: SessionDep, actor: ActorDep, grant_id: edge.DbId, body: s.RevokeGrant
+) -> s.GrantRead:
     return service.revoke_grant(session, actor, grant_id, body.reason)
 
 
@@ -280,7 +287,7 @@ def platform_access(
     "/my-data-use/{call_id}", response_model=s.CallRead, responses=PROBLEMS, summary="一条数据使用记录"
 )
 @audit_action("exchange.data_use.read")
-def data_use_call(session: SessionDep, actor: ActorDep, call_id: int) -> s.CallRead:
+def data_use_call(session: SessionDep, actor: ActorDep, call_id: edge.DbId) -> s.CallRead:
     return service.data_use_call(session, actor, call_id)
 
 
@@ -293,7 +300,7 @@ def data_use_call(session: SessionDep, actor: ActorDep, call_id: int) -> s.CallR
 )
 @audit_action("exchange.objection.raise")
 def raise_objection(
-    session: SessionDep, actor: ActorDep, call_id: int, body: s.ObjectionCreate
+    session: SessionDep, actor: ActorDep, call_id: edge.DbId, body: s.ObjectionCreate
 ) -> s.ObjectionRead:
     return service.raise_objection(session, actor, call_id, body)
 
@@ -314,14 +321,14 @@ def list_objections(
 
 @router.get("/objections/{objection_id}", response_model=s.ObjectionRead, responses=PROBLEMS)
 @audit_action("exchange.objection.read")
-def get_objection(session: SessionDep, actor: ActorDep, objection_id: int) -> s.ObjectionRead:
+def get_objection(session: SessionDep, actor: ActorDep, objection_id: edge.DbId) -> s.ObjectionRead:
     return service.get_objection(session, actor, objection_id)
 
 
 @router.post("/objections/{objection_id}/answer", response_model=s.ObjectionRead, responses=PROBLEMS)
 @audit_action("exchange.objection.answer")
 def answer_objection(
-    session: SessionDep, actor: ActorDep, objection_id: int, body: s.ObjectionAnswer
+    session: SessionDep, actor: ActorDep, objection_id: edge.DbId, body: s.ObjectionAnswer
 ) -> s.ObjectionRead:
     return service.answer_objection(session, actor, objection_id, body)
 
@@ -368,7 +375,10 @@ def revoke_delegation(session: SessionDep, actor: ActorDep, delegation_id: Deleg
 
 
 @router.get(
-    "/stats", response_model=s.StatsRead, responses=PROBLEMS, summary="共享调用统计（服务次数 / 交换总量）"
+    "/stats",
+    response_model=s.StatsRead,
+    responses={**PROBLEMS, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    summary="共享调用统计（服务次数 / 交换总量）",
 )
 @audit_action("exchange.stats.read")
 def stats(
@@ -406,12 +416,12 @@ def calls(
     actor: ActorDep,
     resource_key: Annotated[str, Query(max_length=64)] = "",
     catalog_code: Annotated[str, Query(max_length=24)] = "",
-    department_id: int | None = None,
+    department_id: edge.OptionalDbId = None,
     side: Annotated[Literal["provider", "consumer"], Query()] = "provider",
     day: date | None = None,
     result: Annotated[str, Query(max_length=8)] = "",
     client_id: Annotated[str, Query(max_length=64)] = "",
-    before_id: int | None = None,
+    before_id: edge.OptionalDbId = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> s.CallLogPage:

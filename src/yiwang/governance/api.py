@@ -20,6 +20,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from yiwang import registry
+from yiwang.core import edge
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep
 from yiwang.core.errors import FieldError, Invalid, Problem
 from yiwang.core.pagination import Page
@@ -44,7 +45,7 @@ LOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
     },
     500: {"description": "写入时出错，已全部撤销（problem+json，load_id 指向失败的装载记录）"},
 }
-Offset = Annotated[int, Query(ge=0, description="跳过的条数")]
+Offset = Annotated[edge.Offset, Query(description="跳过的条数")]
 Limit = Annotated[int, Query(ge=1, le=500, description="每页条数")]
 # Uploads are streamed to a temporary file up to this size; bigger files belong on the CLI
 # (`yiwang` / `load_file` with a path). The form's other fields and boundaries fit in the overhead.
@@ -263,7 +264,7 @@ def list_loads(
 
 
 @router.get("/loads/{load_id}", response_model=s.LoadReport, summary="质量报告", responses=PROBLEMS)
-def load_report(load_id: int, session: SessionDep, actor: ActorDep) -> s.LoadReport:
+def load_report(load_id: edge.DbId, session: SessionDep, actor: ActorDep) -> s.LoadReport:
     return loads.get_load(session, actor, load_id)
 
 
@@ -274,7 +275,7 @@ def load_report(load_id: int, session: SessionDep, actor: ActorDep) -> s.LoadRep
     responses=PROBLEMS,
 )
 def rejected_rows(
-    load_id: int,
+    load_id: edge.DbId,
     session: SessionDep,
     actor: ActorDep,
     status_: Annotated[str, Query(alias="status", description="open/corrected/reloaded/dismissed")] = "",
@@ -288,7 +289,7 @@ def rejected_rows(
 
 @router.get("/loads/{load_id}/rejected.csv", summary="导出被拒收的数据行（CSV）", responses=PROBLEMS)
 def rejected_csv(
-    load_id: int,
+    load_id: edge.DbId,
     session: SessionDep,
     actor: ActorDep,
     status_: Annotated[str, Query(alias="status")] = "",
@@ -313,7 +314,7 @@ def rejected_csv(
     summary="重新装载已更正的行（生成一次新的装载）",
     responses=LOAD_PROBLEMS,
 )
-def reload(load_id: int, session: SessionDep, database: DatabaseDep, actor: ActorDep) -> s.LoadReport:
+def reload(load_id: edge.DbId, session: SessionDep, database: DatabaseDep, actor: ActorDep) -> s.LoadReport:
     end_request_transaction(session)
     return loads.reload_rejected(database, actor, load_id)
 
@@ -322,7 +323,7 @@ def reload(load_id: int, session: SessionDep, database: DatabaseDep, actor: Acto
     "/rejected/{row_id}", response_model=s.RejectedRowRead, summary="更正被拒收的行", responses=PROBLEMS
 )
 def correct_row(
-    row_id: int, body: s.RowCorrection, session: SessionDep, actor: ActorDep
+    row_id: edge.DbId, body: s.RowCorrection, session: SessionDep, actor: ActorDep
 ) -> s.RejectedRowRead:
     return loads.correct_rejected_row(session, actor, row_id, body.values)
 
@@ -333,7 +334,9 @@ def correct_row(
     summary="忽略被拒收的行（保留记录）",
     responses=PROBLEMS,
 )
-def dismiss_row(row_id: int, body: DismissBody, session: SessionDep, actor: ActorDep) -> s.RejectedRowRead:
+def dismiss_row(
+    row_id: edge.DbId, body: DismissBody, session: SessionDep, actor: ActorDep
+) -> s.RejectedRowRead:
     return loads.dismiss_rejected_row(session, actor, row_id, body.reason)
 
 
@@ -347,7 +350,7 @@ def get_rules(
     resource_key: str,
     session: SessionDep,
     actor: ActorDep,
-    version: Annotated[int | None, Query(ge=0)] = None,
+    version: Annotated[edge.Int32 | None, Query(ge=0)] = None,
 ) -> s.RuleSetRead:
     return rulesets.get_rule_set(session, actor, resource_key, version)
 
@@ -396,7 +399,7 @@ def list_conflicts(
 
 
 @router.get("/conflicts/{conflict_id}", response_model=s.ConflictRead, summary="冲突详情", responses=PROBLEMS)
-def get_conflict(conflict_id: int, session: SessionDep, actor: ActorDep) -> s.ConflictRead:
+def get_conflict(conflict_id: edge.DbId, session: SessionDep, actor: ActorDep) -> s.ConflictRead:
     return conflicts.get_conflict(session, actor, conflict_id)
 
 
@@ -407,7 +410,7 @@ def get_conflict(conflict_id: int, session: SessionDep, actor: ActorDep) -> s.Co
     responses=PROBLEMS,
 )
 def resolve(
-    conflict_id: int, body: s.ConflictResolution, session: SessionDep, actor: ActorDep
+    conflict_id: edge.DbId, body: s.ConflictResolution, session: SessionDep, actor: ActorDep
 ) -> s.ConflictRead:
     return conflicts.resolve_conflict(session, actor, conflict_id, body)
 

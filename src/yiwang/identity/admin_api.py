@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
+from yiwang.core import edge
 from yiwang.core.clock import to_local
 from yiwang.core.deps import ActorDep, SessionDep, audit_action
 from yiwang.core.export import csv_bytes
@@ -74,7 +75,7 @@ def org_tree(session: SessionDep, actor: ActorDep) -> s.OrgTree:
     responses=PROBLEMS,
 )
 @audit_action("identity.org.view")
-def get_org_unit(unit_id: int, session: SessionDep, actor: ActorDep) -> s.OrgUnitRead:
+def get_org_unit(unit_id: edge.DbId, session: SessionDep, actor: ActorDep) -> s.OrgUnitRead:
     return admin.get_org_unit_read(session, actor, unit_id)
 
 
@@ -101,7 +102,7 @@ def create_org_unit(body: s.OrgUnitCreate, session: SessionDep, actor: ActorDep)
 )
 @audit_action("identity.org.update")
 def update_org_unit(
-    unit_id: int, body: s.OrgUnitUpdate, session: SessionDep, actor: ActorDep
+    unit_id: edge.DbId, body: s.OrgUnitUpdate, session: SessionDep, actor: ActorDep
 ) -> s.OrgUnitRead:
     return admin.update_org_unit(session, actor, unit_id, body)
 
@@ -116,7 +117,7 @@ def _filters(
     kind: s.AccountKind = Query(
         "staff", description="staff 工作人员（默认）；citizen 个人（仅平台管理员，须输入关键字）"
     ),
-    department_id: int | None = Query(None, description="部门（含下属单位）"),
+    department_id: edge.OptionalDbId = Query(None, description="部门（含下属单位）"),
     role: str | None = Query(None, max_length=32, description="持有该角色"),
     active: bool | None = Query(None, description="true 在用；false 已停用"),
     locked: bool | None = Query(None, description="true 已锁定"),
@@ -147,7 +148,7 @@ def list_accounts(
     session: SessionDep,
     actor: ActorDep,
     filters: FiltersDep,
-    offset: int = Query(0, ge=0),
+    offset: Annotated[edge.Offset, Query()] = 0,
     limit: int = Query(50, ge=1, le=500),
 ) -> s.AccountList:
     return admin.list_accounts(session, actor, **filters.model_dump(), offset=offset, limit=limit)
@@ -210,7 +211,7 @@ def export_accounts(session: SessionDep, actor: ActorDep, filters: FiltersDep) -
     responses=PROBLEMS,
 )
 @audit_action("identity.account.view")
-def get_account(account_id: int, session: SessionDep, actor: ActorDep) -> s.AccountDetail:
+def get_account(account_id: edge.DbId, session: SessionDep, actor: ActorDep) -> s.AccountDetail:
     return admin.get_account_detail(session, actor, account_id)
 
 
@@ -240,7 +241,7 @@ def create_staff_account(
 )
 @audit_action("identity.account.deactivate")
 def deactivate_account(
-    account_id: int, session: SessionDep, actor: ActorDep, body: ReasonBody | None = None
+    account_id: edge.DbId, session: SessionDep, actor: ActorDep, body: ReasonBody | None = None
 ) -> s.AccountStatusChange:
     return admin.set_account_active(session, actor, account_id, False, reason=body.reason if body else "")
 
@@ -254,7 +255,7 @@ def deactivate_account(
 )
 @audit_action("identity.account.activate")
 def activate_account(
-    account_id: int, session: SessionDep, actor: ActorDep, body: ReasonBody | None = None
+    account_id: edge.DbId, session: SessionDep, actor: ActorDep, body: ReasonBody | None = None
 ) -> s.AccountStatusChange:
     return admin.set_account_active(session, actor, account_id, True, reason=body.reason if body else "")
 
@@ -267,7 +268,7 @@ def activate_account(
     responses=PROBLEMS,
 )
 @audit_action("identity.account.unlock")
-def unlock_account(account_id: int, session: SessionDep, actor: ActorDep) -> s.AccountDetail:
+def unlock_account(account_id: edge.DbId, session: SessionDep, actor: ActorDep) -> s.AccountDetail:
     return admin.unlock_account(session, actor, account_id)
 
 
@@ -280,7 +281,7 @@ def unlock_account(account_id: int, session: SessionDep, actor: ActorDep) -> s.A
 )
 @audit_action("identity.account.reset_password")
 def reset_password(
-    account_id: int, session: SessionDep, actor: ActorDep, response: Response
+    account_id: edge.DbId, session: SessionDep, actor: ActorDep, response: Response
 ) -> s.TemporaryPassword:
     response.headers.update(NO_STORE)
     return admin.reset_password(session, actor, account_id)
@@ -296,7 +297,7 @@ def reset_password(
 )
 @audit_action("identity.role.grant")
 def grant_role(
-    account_id: int, body: s.RoleGrantCreate, session: SessionDep, actor: ActorDep
+    account_id: edge.DbId, body: s.RoleGrantCreate, session: SessionDep, actor: ActorDep
 ) -> s.RoleGrantRead:
     return admin.grant_account_role(session, actor, account_id, body)
 
@@ -309,7 +310,7 @@ def grant_role(
     responses=PROBLEMS,
 )
 @audit_action("identity.role.revoke")
-def revoke_role(account_id: int, grant_id: int, session: SessionDep, actor: ActorDep) -> Response:
+def revoke_role(account_id: edge.DbId, grant_id: edge.DbId, session: SessionDep, actor: ActorDep) -> Response:
     admin.revoke_account_role(session, actor, account_id, grant_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

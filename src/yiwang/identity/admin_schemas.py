@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yiwang.core import edge
+
 OrgKind = Literal["province", "city", "district", "street", "community", "department", "unit"]
 AccountKind = Literal["staff", "citizen"]
 # Columns a list of accounts may be sorted on; a leading "-" sorts descending.
@@ -30,7 +32,7 @@ class OrgUnitCreate(_In):
     code: str = Field(max_length=32, description="机构编码，全平台唯一")
     name: str = Field(max_length=100)
     kind: OrgKind
-    parent_id: int | None = Field(default=None, description="上级机构；省级节点没有上级")
+    parent_id: edge.OptionalDbId = Field(default=None, description="上级机构；省级节点没有上级")
     short_name: str = Field(default="", max_length=50)
     region_code: str = Field(default="", max_length=12, pattern=r"^\d{0,12}$")
     credit_code: str | None = Field(default=None, max_length=18)
@@ -149,14 +151,14 @@ class AccountDetail(BaseModel):
 
 class RoleGrantCreate(_In):
     role_code: str = Field(max_length=32)
-    org_unit_id: int
+    org_unit_id: edge.DbId
 
 
 class StaffAccountCreate(_In):
     username: str = Field(max_length=64)
     display_name: str = Field(max_length=64)
     citizen_id: str = Field(max_length=32)
-    department_id: int
+    department_id: edge.DbId
     # Left out, a temporary password is generated and returned once.
     password: str | None = Field(default=None, max_length=128)
     title: str = Field(default="", max_length=50)
@@ -210,7 +212,7 @@ class RoleRead(BaseModel):
 
 class ClientCreate(_In):
     name: str = Field(max_length=100)
-    owner_unit_id: int
+    owner_unit_id: edge.DbId
     redirect_uris: list[str] = Field(default_factory=list, max_length=20)
     post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=20)
     grant_types: list[str] = Field(default_factory=lambda: ["authorization_code"], max_length=5)

@@ -9,6 +9,7 @@ import hmac
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
+from yiwang.core import edge
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep, client_ip
 from yiwang.core.errors import Forbidden
 from yiwang.core.security import require_authenticated
@@ -66,6 +67,7 @@ def _bearer(request: Request) -> str | None:
         429: {"description": "来源地址或账号的失败次数过多（Retry-After 头）"},
     },
 )
+@edge.open_to_anonymous
 def login(
     body: schemas.LoginCreate, request: Request, database: DatabaseDep, response: Response
 ) -> schemas.TokenRead:
@@ -124,6 +126,7 @@ def register(
     summary="个人实名注册第 2 步：提交短信验证码和密码，建立账号",
     responses={**PROBLEMS, 409: {"description": "该身份证号码已注册"}},
 )
+@edge.open_to_anonymous
 def register_confirm(
     body: schemas.RegisterConfirm, request: Request, database: DatabaseDep
 ) -> schemas.AccountRead:
@@ -377,6 +380,6 @@ def authorise_agent(
     summary="撤销授权",
     responses={**PROBLEMS, 404: {"description": "授权记录不存在"}},
 )
-def revoke_agent(credit_code: str, agent_id: int, session: SessionDep, actor: ActorDep) -> Response:
+def revoke_agent(credit_code: str, agent_id: edge.DbId, session: SessionDep, actor: ActorDep) -> Response:
     enterprise.revoke_agent(session, actor, agent_id, credit_code=credit_code.strip().upper())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

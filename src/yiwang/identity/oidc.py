@@ -95,7 +95,11 @@ def openid_configuration(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/oidc/jwks", summary="ID 令牌签名公钥（JWKS）")
+@router.get(
+    "/oidc/jwks",
+    summary="ID 令牌签名公钥（JWKS）",
+    responses={200: {"content": {"application/jwk-set+json": {"schema": {"type": "object"}}}}},
+)
 def jwks(database: DatabaseDep) -> JSONResponse:
     with database.session() as s:
         body = svc.jwks(s)
