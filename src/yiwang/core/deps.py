@@ -37,6 +37,10 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     resolver: ActorResolver | None = getattr(request.app.state, "actor_resolver", None)
     actor = resolver(request, session) if resolver else ANONYMOUS
     request.state.actor = actor
+    # Checks that need the resolved actor and belong to layers above core (the web kit's CSRF check
+    # of cookie sessions) are installed on the app by the app factory.
+    for check in getattr(request.app.state, "actor_checks", ()):
+        check(request, actor)
     return actor
 
 
