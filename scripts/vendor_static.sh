@@ -38,6 +38,13 @@ vendor_pkg() {
   for f in "$@"; do
     cp "$work/package/$f" "$dest/$(basename "$f")"
   done
+  if [ "$name" = redoc ]; then
+    # ReDoc's sidebar shows a "powered by" logo fetched from cdn.redoc.ly; on a closed network that
+    # request must not happen at all. An empty data: URL makes the <img> fail at once, and ReDoc then
+    # hides it (its onError handler). The only change made to any vendored file.
+    sed -i 's#"https://cdn.redoc.ly/redoc/logo-mini.svg"#"data:,"#' "$dest/redoc.standalone.js"
+    grep -q 'cdn.redoc.ly' "$dest/redoc.standalone.js" && { echo "redoc still names cdn.redoc.ly" >&2; exit 1; }
+  fi
   # Licence (and NOTICE, where the package has one) travel with the code.
   for f in LICENSE LICENSE.md LICENSE.txt NOTICE; do
     if [ -f "$work/package/$f" ]; then

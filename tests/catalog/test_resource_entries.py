@@ -16,7 +16,7 @@ class TestCatalogEntries(ResourceAPITests):
     bad_inputs = [
         ({"name": "x"}, "name"),
         ({"colour": "blue"}, "colour"),
-        ({"contact_phone": "电话"}, "contact_phone"),
+        ({"sharing_type": "sometimes"}, "sharing_type"),
     ]
     update = {"name": "户籍人口信息（修订）", "update_cycle": "daily"}
     list_params = {"limit": 100}
