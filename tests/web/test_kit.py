@@ -5,6 +5,7 @@ and the API reference served from vendored assets."""
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import textwrap
 from html.parser import HTMLParser
@@ -17,6 +18,7 @@ from tests.identity.helpers import signed_in
 from yiwang.demo.accounts import ACCOUNT_KEYS, STAFF
 from yiwang.web.modules import ModuleMountError, discover
 from yiwang.web.nav import NavRegistry, PendingWork, Section, Tile
+from yiwang.web.templating import templates
 
 
 class Links(HTMLParser):
@@ -68,9 +70,38 @@ def extra_module(tmp_path, monkeypatch):
         monkeypatch.delitem(sys.modules, f"yiwang.{name}", raising=False)
         return pkg
 
+    add.root = root  # type: ignore[attr-defined]
     yield add
-    for mod in [m for m in sys.modules if m.startswith("yiwang.zz")]:
+    for mod in [m for m in sys.modules if m.startswith(("yiwang.zz", "yiwang.example"))]:
         del sys.modules[mod]
+    templates.cache_clear()
+
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "docs" / "module_template" / "example"
+
+
+def test_the_documented_module_template_works_as_copied(extra_module, client, db, city):
+    """docs/modules.md: copy one folder, register nothing — the module is mounted, on the navigation
+    and the home, its page renders in the kit's layout and its API refuses a citizen."""
+    from fastapi.testclient import TestClient
+
+    from yiwang.app import create_app
+
+    shutil.copytree(TEMPLATE, extra_module.root / "example")
+    templates.cache_clear()  # the template folder joins the page loader
+    app = create_app(database=db)
+    assert "example" in app.state.modules
+    with TestClient(app) as c:
+        signed_in(c, city.accounts["clerk"], as_="staff")
+        home = c.get("/").text
+        assert "/example" in links(home, "cards") and "/example" in links(home, "site-nav")
+        page = c.get("/example")
+        assert page.status_code == 200 and "示例模块" in page.text
+        assert links(page.text, "section-nav") == ["/example"]
+    with TestClient(app) as c:
+        signed_in(c, city.accounts["citizen"])
+        r = c.get("/api/v1/example/overview")
+        assert r.status_code == 403 and r.json()["type"] == "/problems/example-not-staff"
 
 
 def test_a_new_module_is_found_mounted_and_on_the_navigation(extra_module, db, city):
