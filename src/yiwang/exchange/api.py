@@ -19,13 +19,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from yiwang.core.deps import ActorDep, SessionDep, audit_action
-from yiwang.core.errors import PROBLEM_MEDIA_TYPE, Problem
 from yiwang.exchange import schemas as s
 from yiwang.exchange import service
+from yiwang.web import problem_response
 
 router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"])
 
@@ -56,18 +56,6 @@ Fields = Annotated[
 
 
 # ================================================================= the shared-data API
-
-
-def problem_response(request: Request, problem: Problem, headers: dict[str, str] | None = None) -> Response:
-    extra = dict(headers or {})
-    if problem.status == 401:
-        extra["WWW-Authenticate"] = 'Bearer realm="yiwang"'
-    return JSONResponse(
-        problem.as_dict(instance=request.url.path),
-        status_code=problem.status,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers=extra,
-    )
 
 
 def _run(request: Request, req: service.CallRequest) -> Response:

@@ -32,9 +32,9 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def problem_response(request: Request, problem: Problem) -> Response:
-    """The problem as problem+json (API) or as a page (browser)."""
-    headers = {}
+def problem_response(request: Request, problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    """The problem as problem+json (API) or as a page (browser); `headers` go on the response."""
+    headers = dict(headers or {})
     if problem.status == 401 and request.url.path.startswith("/api/"):
         headers["WWW-Authenticate"] = 'Bearer realm="yiwang"'
     if wants_json(request):
@@ -46,10 +46,12 @@ def problem_response(request: Request, problem: Problem) -> Response:
         )
     if problem.status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return Response(status_code=303, headers={"Location": f"/login?next={quote(target)}"})
+        return Response(status_code=303, headers={**headers, "Location": f"/login?next={quote(target)}"})
     from yiwang.web.render import render
 
-    return render(request, "error.html", problem.title, status_code=problem.status, problem=problem)
+    response = render(request, "error.html", problem.title, status_code=problem.status, problem=problem)
+    response.headers.update(headers)
+    return response
 
 
 def implicit_refusal(request: Request, problem: Problem) -> None:
