@@ -1,114 +1,28 @@
-"""FastAPI app factory: mounts every module's API router and pages on one app."""
+"""FastAPI app factory: the kernel's database, the kit's problem handling and CSRF check, and every
+module found under `yiwang` (its routers and navigation) on one app."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import StatementError
+from fastapi import Depends, FastAPI
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import yiwang
 from yiwang import __version__
 from yiwang.core import edge
 from yiwang.core.db import Database
-from yiwang.core.errors import PROBLEM_MEDIA_TYPE, NotFound, Problem, from_validation_errors
 from yiwang.settings import Settings, get_settings
-from yiwang.web import headers, openapi
+from yiwang.web import csrf, headers, mount_static, openapi
+from yiwang.web.apidocs import install_api_docs
+from yiwang.web.modules import check_navigation, discover, mount_modules
+from yiwang.web.problems import install_problem_handlers
 
 log = logging.getLogger(__name__)
-
-# Modules whose `api.router` (REST) and `pages.router` (HTML) are mounted. The exchange comes first:
-# routes are matched in order and its shared-data API is the platform's hottest path (+20 % req/s on
-# SQLite measured with bench/bench_exchange.py); no other module's paths overlap it.
-MODULES = ("exchange", "identity", "registry", "catalog", "governance", "web")
-SUBMODULES = ("api", "oidc", "pages", "admin_pages", "admin_api")
-
-API_PREFIXES = ("/api/", "/oidc/", "/.well-known/")
-
-
-def _wants_json(request: Request) -> bool:
-    path = request.url.path
-    if path.startswith(API_PREFIXES):
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def problem_response(request: Request, problem: Problem) -> Response:
-    headers = {}
-    if problem.status == 401 and request.url.path.startswith("/api/"):
-        headers["WWW-Authenticate"] = 'Bearer realm="yiwang"'
-    elif problem.slug == "insufficient-scope":
-        # RFC 6750 §3.1: a valid token that does not name what this resource needs.
-        headers["WWW-Authenticate"] = 'Bearer realm="yiwang", error="insufficient_scope"'
-    if problem.status in (423, 429) and "retry_after" in problem.extra:
-        headers["Retry-After"] = str(problem.extra["retry_after"])
-    if _wants_json(request):
-        return JSONResponse(
-            problem.as_dict(instance=request.url.path),
-            status_code=problem.status,
-            media_type=PROBLEM_MEDIA_TYPE,
-            headers=headers,
-        )
-    from yiwang.web import page_context, templates
-
-    if problem.status == 401:
-        from urllib.parse import quote
-
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return Response(status_code=303, headers={"Location": f"/login?next={quote(target)}"})
-    return templates().TemplateResponse(
-        request,
-        "error.html",
-        page_context(request, problem=problem, title=problem.title),
-        status_code=problem.status,
-    )
-
-
-def implicit_refusal(request: Request, problem: Problem) -> None:
-    """Describe a 403 for the audit chain from the route it happened on."""
-    from yiwang.core.deps import AUDIT_ACTION_ATTR
-    from yiwang.core.security import ANONYMOUS
-
-    ip = request.client.host if request.client else None
-    actor = getattr(request.state, "actor", None) or ANONYMOUS.with_request(ip)
-    endpoint = request.scope.get("endpoint")
-    action = getattr(endpoint, AUDIT_ACTION_ATTR, None)
-    if action is None:
-        module = getattr(endpoint, "__module__", "yiwang.http").split(".")
-        action = f"{module[1] if len(module) > 1 else module[0]}.{getattr(endpoint, '__name__', 'request')}"
-    object_type = object_id = ""
-    for name, value in request.path_params.items():
-        object_type, object_id = name.removesuffix("_id"), str(value)
-        break
-    problem.audited(
-        actor,
-        action,
-        object_type=object_type,
-        object_id=object_id,
-        detail={"method": request.method, "path": request.url.path, "query": request.url.query[:500]},
-    )
-
-
-def record_problem_refusal(db: Database, problem: Problem) -> None:
-    """Append an audited refusal. Runs after the request's transaction rolled back, in its own."""
-    from yiwang.core import audit
-
-    refusal = dict(problem.refusal or {})
-    actor = refusal.pop("actor")
-    action = refusal.pop("action")
-    try:
-        audit.record_refusal(db, actor, action, **refusal)
-    except Exception:  # the refusal itself must still reach the client
-        log.exception("could not audit refusal %s", action)
 
 
 def recover_after_crash(database: Database) -> None:
@@ -164,7 +78,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="一网 Yiwang API",
         version=__version__,
         description="一网：城市数字政府平台的开放接口。错误一律以 RFC 9457 problem+json 返回。",
-        dependencies=[Depends(edge.reject_control_characters)],
+        # The kit serves /docs and /redoc from vendored assets (FastAPI's own load them from a CDN).
+        docs_url=None,
+        redoc_url=None,
+        # Reads the CSRF token a state-changing request submitted; checked once the actor is known.
+        dependencies=[Depends(edge.reject_control_characters), Depends(csrf.read_submitted_token)],
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.database_url)
@@ -172,62 +90,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from yiwang.identity import resolve_actor
 
     app.state.actor_resolver = resolve_actor
+    app.state.actor_checks = (csrf.check_session_csrf,)
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> Response:
-        # Every 403 lands in the audit chain, as do problems a service marked with `.audited()`. This
-        # handler runs after the request's transaction rolled back (SessionDep has function scope), so
-        # the record gets a transaction of its own and no write lock is held.
-        if exc.refusal is None and exc.status == 403:
-            implicit_refusal(request, exc)
-        if exc.refusal is not None:
-            await run_in_threadpool(record_problem_refusal, request.app.state.db, exc)
-        return problem_response(request, exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return problem_response(request, from_validation_errors(list(exc.errors())))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            return problem_response(request, NotFound(detail="页面或接口不存在"))
-        response = problem_response(request, edge.http_problem(exc.status_code))
-        response.headers.update(exc.headers or {})
-        if exc.status_code == 405 and "allow" not in response.headers:
-            response.headers["Allow"] = "GET, HEAD"  # static files raise 405 without naming them
-        return response
-
-    @app.exception_handler(StatementError)
-    @app.exception_handler(OverflowError)
-    async def _refused_by_database(request: Request, exc: Exception) -> Response:
-        problem = edge.database_refusal(exc)
-        if problem is None:
-            return await headers.last_resort(request, exc)
-        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
-        return problem_response(request, problem)
+    install_problem_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
-    for module in MODULES:
-        for sub in SUBMODULES:
-            name = f"yiwang.{module}.{sub}"
-            if importlib.util.find_spec(f"yiwang.{module}") is None:
-                continue
-            try:
-                spec = importlib.util.find_spec(name)
-            except ModuleNotFoundError:
-                spec = None
-            if spec is None:
-                continue
-            router = getattr(importlib.import_module(name), "router", None)
-            if router is not None:
-                app.include_router(router)
+    # Every module's routers and navigation, found in the modules themselves (web.modules); a module
+    # that fails to load stops the start here.
+    mount_modules(app, discover(yiwang))
+    install_api_docs(app)
 
     from yiwang.core.deps import commit_in_worker
-    from yiwang.web import mount_static
 
     commit_in_worker(app)
     mount_static(app)
@@ -238,4 +114,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     def favicon() -> HTMLResponse:
         return HTMLResponse(status_code=204)
 
+    check_navigation(app)
     return app

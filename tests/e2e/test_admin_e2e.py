@@ -34,7 +34,7 @@ def test_admin_console(page, shoot, live_server, viewport):
     shoot("dashboard")
 
     # The organisation tree: the first two levels are open; deeper ones open on a click.
-    page.locator("nav.site-nav").get_by_role("link", name="组织机构", exact=True).click()
+    page.locator("nav.section-nav").get_by_role("link", name="组织机构", exact=True).click()
     page.wait_for_url(re.compile(r"/admin/org$"))
     assert page.get_by_role("heading", level=1).inner_text() == "组织机构"
     minzheng = page.locator(f"#unit-{departments['minzheng']}")
@@ -68,7 +68,7 @@ def test_admin_console(page, shoot, live_server, viewport):
     shoot("org-created")
 
     # The accounts list: sortable, filterable, exportable.
-    page.locator("nav.site-nav").get_by_role("link", name="账号", exact=True).click()
+    page.locator("nav.section-nav").get_by_role("link", name="账号", exact=True).click()
     page.wait_for_url(re.compile(r"/admin/accounts$"))
     rows = page.locator("table tbody tr")
     assert rows.count() >= 10
@@ -95,7 +95,7 @@ def test_admin_console(page, shoot, live_server, viewport):
     shoot("account-detail")
 
     # Roles: Chinese names, descriptions and who holds them (expandable).
-    page.locator("nav.site-nav").get_by_role("link", name="角色", exact=True).click()
+    page.locator("nav.section-nav").get_by_role("link", name="角色", exact=True).click()
     page.wait_for_url(re.compile(r"/admin/roles$"))
     row = page.locator("#role-platform_admin")
     assert "平台管理员" in row.inner_text()

@@ -72,7 +72,7 @@ def test_pages_work_under_the_policy(browser, live_server, viewport):
             _visit(page, console, path)
         page.goto("/catalog")
         link_sheets = page.evaluate("[...document.styleSheets].map(s => s.href || 'inline')")
-        assert "inline" not in link_sheets and any("staff.css" in h for h in link_sheets)
+        assert "inline" not in link_sheets and any("yiwang.css" in h for h in link_sheets)
 
         # htmx is loaded and its requests go out, carrying the CSRF header the layout declares.
         assert page.evaluate("typeof htmx") == "object"

@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yiwang.core.db import Base, UTCDateTime
+from yiwang.core.timeline import TimelineMixin
 
 ORG_UNIT_FK = "identity_org_unit.id"
 SQLITE_FTS_TABLE = "catalog_entry_fts"
@@ -119,22 +120,13 @@ class CatalogItem(Base):
     entry: Mapped[CatalogEntry] = relationship(back_populates="items", lazy="raise_on_sql")
 
 
-class CatalogEntryEvent(Base):
+class CatalogEntryEvent(TimelineMixin, Base):
     """One row per state change of an entry (DESIGN §3 rule 3: nothing legal is lost)."""
 
     __tablename__ = "catalog_entry_event"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("catalog_entry.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    action: Mapped[str] = mapped_column(String(24))
-    from_status: Mapped[str] = mapped_column(String(16), default="")
-    to_status: Mapped[str] = mapped_column(String(16), default="")
-    actor_id: Mapped[str] = mapped_column(String(64), default="")
-    actor_name: Mapped[str] = mapped_column(String(100), default="")
-    opinion: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class CatalogMount(Base):

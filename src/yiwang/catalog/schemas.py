@@ -8,12 +8,13 @@ rows and `RatesRead`. Messages of our own validators are Chinese (they reach peo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from yiwang.catalog import vocab
 from yiwang.core import edge
+from yiwang.core import timeline as core_timeline
 
 Form = Literal["table", "api", "file"]
 SharingType = Literal["unconditional", "conditional", "none"]
@@ -315,21 +316,10 @@ class EntryList(BaseModel):
     items: list[EntryRow]
 
 
-class TimelineEvent(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class TimelineEvent(core_timeline.TimelineEvent):
+    ACTION_LABELS: ClassVar[dict[str, str]] = vocab.TIMELINE_ACTIONS
 
-    at: datetime
-    action: str
-    from_status: str
-    to_status: str
-    actor_name: str
-    opinion: str
     version: int
-    detail: dict[str, Any]
-
-    @property
-    def action_label(self) -> str:
-        return vocab.label(vocab.TIMELINE_ACTIONS, self.action)
 
 
 class Review(BaseModel):

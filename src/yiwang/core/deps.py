@@ -51,6 +51,10 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
         cached = resolver(request, session) if resolver else ANONYMOUS
         session.commit()
         request.state.actor = cached
+        # Checks that need the resolved actor and belong to layers above core (the web kit's CSRF
+        # check of cookie sessions) are installed on the app by the app factory.
+        for check in getattr(request.app.state, "actor_checks", ()):
+            check(request, cached)
     if not cached.is_authenticated and requires_caller(request):
         # Before the route loads anything: an anonymous caller must not learn which IDs exist.
         raise Unauthenticated(detail="该操作需要登录")

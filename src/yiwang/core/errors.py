@@ -105,6 +105,27 @@ class Forbidden(Problem):
     default_title = "无权进行此操作"
 
 
+def refuse(
+    actor: Any,
+    action: str,
+    detail: str,
+    *,
+    object_type: str = "",
+    object_id: Any = "",
+    subject: str = "",
+    title: str = "",
+    slug: str = "",
+) -> Forbidden:
+    """A 403 marked for the audit chain: `raise refuse(actor, "catalog.entry.edit", "只有…")`.
+
+    The web layer records it (with the refused action and its object) after the request's own
+    transaction has rolled back, so the record survives the refusal; a caller outside the web layer
+    (CLI, job) records `problem.refusal` itself. Returned, not raised, so the raise shows at the call."""
+    exc = Forbidden(detail=detail, title=title, slug=slug)
+    exc.audited(actor, action, subject=subject, object_type=object_type, object_id=str(object_id))
+    return exc
+
+
 class NotFound(Problem):
     default_status = 404
     default_slug = "not-found"
@@ -127,6 +148,55 @@ class TooManyRequests(Problem):
     default_status = 429
     default_slug = "too-many-requests"
     default_title = "请求过于频繁"
+
+
+# ---------------------------------------------------------------- a module's problem types
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One problem type a module answers with: a stable slug (its URI is `/problems/<slug>`), a
+    Chinese title and an HTTP status. Calling it makes the `Problem` to raise:
+    `raise PROBLEMS["no-grant"]("没有调用「户籍」的有效授权")`."""
+
+    slug: str
+    title: str
+    status: int = 400
+    base: type[Problem] = Problem
+
+    @property
+    def type(self) -> str:
+        return f"/problems/{self.slug}"
+
+    def __call__(self, detail: str = "", **kw: Any) -> Problem:
+        return self.base(detail=detail, title=self.title, slug=self.slug, status=self.status, **kw)
+
+
+_STATUS_BASES: dict[int, type[Problem]] = {}
+
+
+class ProblemTypes(dict[str, ProblemType]):
+    """A module's problem types, declared in one place (its `problems.py`) with their Chinese titles::
+
+        PROBLEMS = ProblemTypes(
+            "exchange",
+            {"no-grant": (403, "没有共享授权"), "rate-limited": (429, "请求过于频繁")},
+        )
+        raise PROBLEMS["no-grant"](detail)   # type /problems/exchange-no-grant
+
+    Keys are the short names; each slug is `<module>-<name>`, so two modules never share a type.
+    The status picks the base class (403 → `Forbidden`, 404 → `NotFound`, …), so `except Forbidden`
+    still catches a module's refusals."""
+
+    def __init__(self, module: str, types: dict[str, tuple[int, str]]) -> None:
+        super().__init__()
+        self.module = module
+        for name, (status, title) in types.items():
+            self[name] = ProblemType(f"{module}-{name}", title, status, _STATUS_BASES.get(status, Problem))
+
+    def titles(self) -> dict[str, str]:
+        """Problem type URI → Chinese title, for pages that show a stored problem type."""
+        return {p.type: p.title for p in self.values()}
 
 
 # Pydantic's English messages, in the words a clerk or citizen would use.
@@ -159,6 +229,19 @@ PYDANTIC_MESSAGES: dict[str, str] = {
     "list_type": "应为列表",
     "extra_forbidden": "不允许的字段",
 }
+
+
+_STATUS_BASES.update(
+    {
+        401: Unauthenticated,
+        403: Forbidden,
+        404: NotFound,
+        409: Conflict,
+        422: Invalid,
+        423: Locked,
+        429: TooManyRequests,
+    }
+)
 
 
 def from_validation_errors(raw: list[dict[str, Any]]) -> Invalid:

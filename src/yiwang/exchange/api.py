@@ -20,16 +20,16 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from yiwang.core import edge
 from yiwang.core.deps import ActorDep, SessionDep, accepts_scopes, audit_action
 from yiwang.core.edge import open_to_anonymous
-from yiwang.core.errors import PROBLEM_MEDIA_TYPE, Problem
 from yiwang.core.security import EXCHANGE_CALL
 from yiwang.exchange import schemas as s
 from yiwang.exchange import service
+from yiwang.web import problem_response
 
 router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"])
 
@@ -60,18 +60,6 @@ Fields = Annotated[
 
 
 # ================================================================= the shared-data API
-
-
-def problem_response(request: Request, problem: Problem, headers: dict[str, str] | None = None) -> Response:
-    extra = dict(headers or {})
-    if problem.status == 401:
-        extra["WWW-Authenticate"] = 'Bearer realm="yiwang"'
-    return JSONResponse(
-        problem.as_dict(instance=request.url.path),
-        status_code=problem.status,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers=extra,
-    )
 
 
 def _run(request: Request, req: service.CallRequest) -> Response:

@@ -28,7 +28,6 @@ check is one more index probe per call. Times on the call log are integer micros
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -46,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiwang.core.db import Base, UTCDateTime
+from yiwang.core.timeline import TimelineMixin
 
 ORG_UNIT_FK = "identity_org_unit.id"
 ACCOUNT_FK = "identity_account.id"
@@ -126,23 +126,14 @@ class Grant(Base):
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
 
 
-class ExchangeEvent(Base):
+class ExchangeEvent(TimelineMixin, Base):
     """The timeline of a request, grant or objection (DESIGN §3 rule 3)."""
 
     __tablename__ = "exchange_event"
     __table_args__ = (Index("ix_exchange_event_object", "object_type", "object_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     object_type: Mapped[str] = mapped_column(String(16))  # request / grant / objection
     object_id: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    action: Mapped[str] = mapped_column(String(24))
-    from_status: Mapped[str] = mapped_column(String(16), default="")
-    to_status: Mapped[str] = mapped_column(String(16), default="")
-    actor_id: Mapped[str] = mapped_column(String(64), default="")
-    actor_name: Mapped[str] = mapped_column(String(100), default="")
-    opinion: Mapped[str] = mapped_column(Text, default="")
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Call(Base):

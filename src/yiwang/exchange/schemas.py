@@ -7,10 +7,11 @@ rows). Families: `RequestCreate` / `Decision` / `RequestRead` / `RequestList`, `
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from yiwang.core import timeline as core_timeline
 from yiwang.core.clock import to_local
 
 STATUSES = {
@@ -133,20 +134,8 @@ class Decision(BaseModel):
         return None if value is None else _check_fields(value)
 
 
-class TimelineEvent(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    at: datetime
-    action: str
-    from_status: str
-    to_status: str
-    actor_name: str
-    opinion: str
-    detail: dict[str, Any]
-
-    @property
-    def action_label(self) -> str:
-        return TIMELINE_ACTIONS.get(self.action, self.action)
+class TimelineEvent(core_timeline.TimelineEvent):
+    ACTION_LABELS: ClassVar[dict[str, str]] = TIMELINE_ACTIONS
 
 
 class RequestRead(BaseModel):

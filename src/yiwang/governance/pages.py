@@ -14,12 +14,12 @@ import shutil
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from yiwang import identity, registry
+from yiwang import identity, registry, web
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep
 from yiwang.core.errors import FieldError, Invalid, Problem
 from yiwang.core.security import Actor, require_authenticated
@@ -29,7 +29,7 @@ from yiwang.governance.service import conflicts, grading, loads, rulesets
 from yiwang.governance.service.access import can_manage, require_officer
 from yiwang.governance.service.reading import FORMAT_LABELS, scratch_dir
 from yiwang.governance.service.rules import RULE_LABELS, RULE_TYPES
-from yiwang.web import page_context, templates
+from yiwang.web import FormFields
 
 router = APIRouter(prefix="/governance", include_in_schema=False)
 
@@ -44,12 +44,6 @@ DONE = {
     "corrected-conflict": "权威库已更正，并记入审计。",
     "graded": "分级已写入政务信息资源目录。",
 }
-NAV = (
-    ("/governance", "数据装载"),
-    ("/governance/rules", "质量规则"),
-    ("/governance/conflicts", "一数一源冲突"),
-    ("/governance/grading", "分类分级"),
-)
 MASKING_LABELS = {
     "none": "不脱敏",
     "id": "证件号码（保留前6后4位）",
@@ -66,60 +60,35 @@ MASKING_LABELS = {
 
 
 def require_csrf(request: Request, token: str | None) -> None:
-    """A signed-in actor (else 401: the login page) whose POST carries the session's CSRF token
-    (the platform's check, `identity.require_csrf`)."""
+    """A signed-in actor (else 401: the login page). The session's CSRF token itself is checked for
+    every state-changing request by the kit (`yiwang.web.csrf`) before the route runs."""
     if not hasattr(request.state, "actor"):
         raise RuntimeError("require_csrf: resolve the actor first (add ActorDep to the route)")
     require_authenticated(request.state.actor)
-    identity.require_csrf(request, token)
-
-
-def _nav(request: Request) -> list[dict[str, Any]]:
-    path = request.url.path
-    items = [{"href": "/", "label": "首页", "current": False}]
-    for href, label in NAV:
-        if href == "/governance":
-            current = path == href or path.startswith("/governance/loads")
-        else:
-            current = path == href or path.startswith(href + "/")
-        items.append({"href": href, "label": label, "current": current})
-    return items
+    web.require_csrf(request, token)
 
 
 def _render(
     request: Request, actor: Actor, template: str, title: str, *, status_code: int = 200, **ctx: Any
 ) -> HTMLResponse:
-    notices = list(ctx.pop("notices", []))
-    done = request.query_params.get("done", "")
-    if done in DONE:
-        notices.append({"kind": "success", "text": DONE[done]})
-    context = page_context(
+    """A governance page (`governance/<template>`) in the kit's layout, with the labels it needs."""
+    return web.render(
         request,
-        body_class="wide",
-        nav=_nav(request),
-        page_title=title,
-        title=title,
+        f"governance/{template}",
+        title,
+        status_code=status_code,
+        done=DONE,
+        wide=True,
         actor=actor,
-        notices=notices,
         urlencode=urlencode,
         masking_labels=MASKING_LABELS,
         grade_labels=s.GRADE_LABELS,
         **ctx,
     )
-    response = templates().TemplateResponse(
-        request, f"governance/{template}", context, status_code=status_code
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _recoverable(problem: Problem) -> bool:
-    """Refusals and missing objects go to the error page; bad input is shown on the form."""
-    return problem.status not in (401, 403, 404)
+_redirect = web.redirect
+_recoverable = web.recoverable
 
 
 def _paging(page: int, size: int) -> tuple[int, int]:
@@ -129,20 +98,6 @@ def _paging(page: int, size: int) -> tuple[int, int]:
 
 def _pages(total: int, size: int) -> int:
     return max(1, math.ceil(total / size))
-
-
-async def form_fields(request: Request) -> dict[str, list[str]]:
-    """Every text field of a posted form, each with all its values (for forms with one input per data
-    item, and groups of checkboxes)."""
-    form = await request.form()
-    out: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            out.setdefault(key, []).append(value)
-    return out
-
-
-FormFields = Annotated[dict[str, list[str]], Depends(form_fields)]
 
 
 def _one(fields: dict[str, list[str]], key: str, default: str = "") -> str:

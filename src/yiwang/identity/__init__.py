@@ -3,8 +3,6 @@
 Public face: other modules use only what is imported here.
 """
 
-# Page helpers every module's pages need: CSRF protection on POST forms.
-from yiwang.identity.pages import csrf_token, require_csrf, set_csrf_cookie  # noqa: E402
 from yiwang.identity.service.accounts import (
     build_actor,
     create_staff_account,
@@ -35,6 +33,9 @@ from yiwang.identity.service.org import add_org_unit, find_org_unit_by_code, get
 from yiwang.identity.service.roles import BUILTIN_ROLES, ensure_builtin_roles, role_name
 from yiwang.identity.service.sms import SmsSender, sms_sender
 from yiwang.identity.service.sms import outbox as sms_outbox
+
+# CSRF moved to the page kit (yiwang.web.csrf); these names stay for the modules' pages that used them.
+from yiwang.web import csrf_token, require_csrf, set_csrf_cookie  # noqa: E402
 
 __all__ = [
     "deactivate_client",

@@ -19,13 +19,11 @@ from yiwang.core.deps import ActorDep, SessionDep, audit_action
 from yiwang.core.errors import FieldError, Invalid, Problem, from_validation_errors
 from yiwang.core.security import Actor
 from yiwang.identity import admin_schemas as s
-from yiwang.identity.admin_api import NO_STORE
-from yiwang.identity.pages import require_csrf
 from yiwang.identity.service import admin
 from yiwang.identity.service import oidc as clients
 from yiwang.identity.service.org import KIND_LABELS
 from yiwang.identity.service.roles import BUILTIN_ROLES
-from yiwang.web import page_context, templates
+from yiwang.web import render, require_csrf
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -56,25 +54,6 @@ DONE = {
 # ================================================================= helpers
 
 
-ADMIN_NAV = (
-    ("/admin", "管理概览"),
-    ("/admin/org", "组织机构"),
-    ("/admin/accounts", "账号"),
-    ("/admin/roles", "角色"),
-    ("/admin/clients", "接入系统"),
-)
-
-
-def _nav(request: Request) -> list[dict[str, Any]]:
-    """The console's section navigation, after a way back to the home page."""
-    path = request.url.path
-    items = [{"href": "/", "label": "首页", "current": False}]
-    for href, label in ADMIN_NAV:
-        current = path == href if href == "/admin" else path == href or path.startswith(href + "/")
-        items.append({"href": href, "label": label, "current": current})
-    return items
-
-
 def _render(
     request: Request,
     actor: Actor,
@@ -85,26 +64,17 @@ def _render(
     no_store: bool = False,
     **ctx: Any,
 ) -> HTMLResponse:
-    notices = list(ctx.pop("notices", []))
-    done = request.query_params.get("done", "")
-    if done in DONE:
-        notices.append({"kind": "success", "text": DONE[done]})
-    context = page_context(
+    """A console page (`identity/admin/<template>`) in the kit's layout (pages are never cached)."""
+    return render(
         request,
-        body_class="wide",
-        nav=_nav(request),
-        page_title=title,
-        title=title,
+        f"identity/admin/{template}",
+        title,
+        status_code=status_code,
+        done=DONE,
+        wide=True,
         actor=actor,
-        notices=notices,
         **ctx,
     )
-    response = templates().TemplateResponse(
-        request, f"identity/admin/{template}", context, status_code=status_code
-    )
-    if no_store:
-        response.headers.update(NO_STORE)
-    return response
 
 
 def _redirect(url: str) -> RedirectResponse:

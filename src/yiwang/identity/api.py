@@ -5,13 +5,10 @@ Refusals are `Problem`s raised by the services; the app renders them as problem+
 
 from __future__ import annotations
 
-import hmac
-
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from yiwang.core import edge
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep, client_ip
-from yiwang.core.errors import Forbidden
 from yiwang.core.security import require_authenticated
 from yiwang.identity import schemas
 from yiwang.identity.service import accounts, auth, enterprise, recovery, registration
@@ -26,24 +23,6 @@ PROBLEMS = {
     403: {"description": "无权进行此操作（problem+json）"},
     422: {"description": "提交的内容有误（problem+json，errors 列出字段）"},
 }
-
-
-def _cookie_csrf(request: Request, actor: ActorDep) -> None:
-    """A browser calling the API with its session cookie (not a bearer token) must send the session's
-    CSRF token in `X-CSRF-Token` on every write, as htmx does (`base.html` sets it)."""
-    ws = getattr(request.state, "web_session", None)
-    if ws is None or request.headers.get("authorization"):
-        return
-    token = request.headers.get("x-csrf-token", "")
-    if not (token and hmac.compare_digest(token, ws.csrf_token)):
-        raise Forbidden(
-            slug="csrf",
-            title="页面已过期",
-            detail="使用网页登录调用接口时，须在 X-CSRF-Token 头中提交 CSRF 令牌",
-        )
-
-
-CookieCsrf = Depends(_cookie_csrf)
 
 
 def _bearer(request: Request) -> str | None:
@@ -86,7 +65,6 @@ def login(
 
 @router.post(
     "/logout",
-    dependencies=[CookieCsrf],
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["identity: login"],
     summary="退出登录：吊销本次请求所用的访问令牌",
@@ -196,7 +174,6 @@ def my_sessions(session: SessionDep, actor: ActorDep) -> list[schemas.SessionRea
 
 @router.delete(
     "/me/sessions/{session_id}",
-    dependencies=[CookieCsrf],
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["identity: me"],
     summary="退出某个会话",
@@ -209,7 +186,6 @@ def revoke_my_session(session_id: str, session: SessionDep, actor: ActorDep) -> 
 
 @router.post(
     "/me/password",
-    dependencies=[CookieCsrf],
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["identity: me"],
     summary="修改密码",
@@ -223,7 +199,6 @@ def change_password(body: schemas.PasswordChange, session: SessionDep, actor: Ac
 
 @router.post(
     "/me/totp",
-    dependencies=[CookieCsrf],
     response_model=schemas.TotpEnrolmentRead,
     tags=["identity: me"],
     summary="开始设置双因素认证：取得密钥和二维码",
@@ -239,7 +214,6 @@ def begin_totp(session: SessionDep, actor: ActorDep, response: Response) -> sche
 
 @router.post(
     "/me/totp/confirm",
-    dependencies=[CookieCsrf],
     response_model=schemas.TotpEnabledRead,
     tags=["identity: me"],
     summary="输入动态验证码，确认开启双因素认证；返回恢复码（只返回这一次）",
@@ -255,7 +229,6 @@ def confirm_totp(
 
 @router.post(
     "/me/recovery-codes",
-    dependencies=[CookieCsrf],
     response_model=schemas.RecoveryCodesRead,
     tags=["identity: me"],
     summary="重新生成恢复码（需当前密码；旧恢复码全部作废）",
@@ -294,7 +267,6 @@ def my_consents(session: SessionDep, actor: ActorDep) -> list[schemas.ConsentRea
 
 @router.delete(
     "/me/consents/{client_id}",
-    dependencies=[CookieCsrf],
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["identity: me"],
     summary="撤销对一个接入系统的授权（其持有的本人令牌一并吊销）",
@@ -307,7 +279,6 @@ def revoke_my_consent(client_id: str, session: SessionDep, actor: ActorDep) -> R
 
 @router.post(
     "/me/totp/disable",
-    dependencies=[CookieCsrf],
     response_model=schemas.TotpStatusRead,
     tags=["identity: me"],
     summary="关闭双因素认证（需密码和动态验证码）",
@@ -349,7 +320,6 @@ def list_agents(credit_code: str, session: SessionDep, actor: ActorDep) -> list[
 
 @router.post(
     "/enterprises/{credit_code}/agents",
-    dependencies=[CookieCsrf],
     response_model=schemas.AgentRead,
     status_code=status.HTTP_201_CREATED,
     tags=["identity: enterprise"],
@@ -374,7 +344,6 @@ def authorise_agent(
 
 @router.delete(
     "/enterprises/{credit_code}/agents/{agent_id}",
-    dependencies=[CookieCsrf],
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["identity: enterprise"],
     summary="撤销授权",

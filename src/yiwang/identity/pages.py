@@ -1,31 +1,21 @@
 """统一身份认证 pages: login (个人 / 法人 / 工作人员), second factor, registration, home, 个人中心,
 enterprise identity and its agents. Same service calls as the API (DESIGN §3 rule 2).
 
-CSRF — the contract for every module's pages
---------------------------------------------
-Every POST form carries a hidden ``csrf_token`` field (``base.html`` gets the value as ``csrf_token``
-through ``page_context``; htmx requests send it as the ``X-CSRF-Token`` header). The handler calls
-``require_csrf(request, csrf_token)`` before doing anything, *after* the actor is resolved (declare
-``ActorDep`` in the route's parameters): with a browser session the token must equal the session's
-``csrf_token``; without one (a form shown to an anonymous visitor) it must match the signed
-double-submit cookie that ``render``/``csrf_token`` set when the form was shown. On mismatch it
-raises ``Forbidden`` (slug ``csrf``, 403), which the app shows as the error page.
+CSRF is the kit's (`yiwang.web.csrf`): every state-changing request of a signed-in browser is checked
+before its route runs; the forms a visitor without a session posts (login, second factor,
+registration) carry the signed double-submit token and call `anonymous_ok` themselves.
 """
 
 from __future__ import annotations
 
-import hmac
 import re
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Match
 
-from yiwang.core.crypto import hmac_sm3
 from yiwang.core.db import Database
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep, client_ip
 from yiwang.core.errors import (
@@ -37,13 +27,14 @@ from yiwang.core.errors import (
     TooManyRequests,
     Unauthenticated,
 )
-from yiwang.core.security import ANONYMOUS, Actor, ActorKind, require_authenticated
+from yiwang.core.security import Actor, ActorKind, require_authenticated
 from yiwang.identity.schemas import end_of_local_day
 from yiwang.identity.service import accounts, auth, enterprise, recovery, registration
 from yiwang.identity.service import oidc as oidc_svc
-from yiwang.identity.service.tokens import new_secret
 from yiwang.settings import get_settings
-from yiwang.web import page_context, safe_next, templates
+from yiwang.web import csrf as web_csrf
+from yiwang.web import csrf_token, require_csrf, route_exists, safe_next
+from yiwang.web import render as web_render
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,75 +46,10 @@ _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 __all__ = ["csrf_token", "render", "require_csrf", "router"]
 
 
-# ---- CSRF ----------------------------------------------------------------------------------------
+# ---- CSRF (the kit's; kept under these names for the pages below) ---------------------------------
 
-
-class CsrfFailed(Forbidden):
-    default_slug = "csrf"
-    default_title = "页面已过期"
-
-
-def _csrf_key() -> bytes:
-    return hmac_sm3(get_settings().resolved_master_key(), b"yiwang/identity/form-csrf/v1")
-
-
-def _sign(nonce: str) -> str:
-    return hmac_sm3(_csrf_key(), nonce.encode()).hex()
-
-
-def _anonymous_token(request: Request) -> str:
-    """The double-submit token for a visitor without a session: HMAC of a random cookie value."""
-    nonce = getattr(request.state, "csrf_nonce", None) or request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not _NONCE.fullmatch(nonce):
-        nonce = new_secret(24)
-        request.state.csrf_nonce_new = True
-    request.state.csrf_nonce = nonce
-    return _sign(nonce)
-
-
-def _anonymous_ok(request: Request, token: str) -> bool:
-    nonce = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    return bool(token and _NONCE.fullmatch(nonce) and hmac.compare_digest(token, _sign(nonce)))
-
-
-def csrf_token(request: Request) -> str:
-    """The token to put in this page's forms: the session's, else the anonymous double-submit one
-    (whose cookie `render` — or `set_csrf_cookie` — sets on the response)."""
-    token = getattr(request.state, "csrf_token", None)
-    if token and getattr(request.state, "web_session", None) is not None:
-        return token
-    token = _anonymous_token(request)
-    request.state.csrf_token = token
-    return token
-
-
-def set_csrf_cookie(request: Request, response: Response) -> None:
-    """Set the anonymous CSRF cookie if `csrf_token` had to make a new one for this page."""
-    if getattr(request.state, "csrf_nonce_new", False):
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            request.state.csrf_nonce,
-            httponly=True,
-            samesite="lax",
-            secure=_secure(request),
-            path="/",
-        )
-
-
-def require_csrf(request: Request, form_token: str | None) -> None:
-    """Refuse a POST that did not come from one of our own forms (see the module docstring).
-
-    `form_token` is the submitted `csrf_token` field; when empty, the `X-CSRF-Token` header is used."""
-    if not hasattr(request.state, "actor"):
-        raise RuntimeError("require_csrf: resolve the actor first (add ActorDep to the route)")
-    token = (form_token or request.headers.get("x-csrf-token") or "").strip()
-    ws = getattr(request.state, "web_session", None)
-    if ws is not None:
-        ok = bool(token) and hmac.compare_digest(token, ws.csrf_token)
-    else:
-        ok = _anonymous_ok(request, token)
-    if not ok:
-        raise CsrfFailed(detail="页面已过期或不是从本站提交的。请返回上一页，刷新后重新提交。")
+_anonymous_token = web_csrf.anonymous_token
+_anonymous_ok = web_csrf.anonymous_ok
 
 
 def _secure(request: Request) -> bool:
@@ -131,13 +57,6 @@ def _secure(request: Request) -> bool:
 
 
 # ---- rendering -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NavItem:
-    href: str
-    label: str
-    current: bool = False
 
 
 DONE_MESSAGES = {
@@ -155,59 +74,10 @@ DONE_MESSAGES = {
     "agent-revoked": "已撤销该授权。",
 }
 
-# Staff workbenches by role: each shows on the home page only once its route exists, so nobody is
-# offered a page that is not there yet. Modules add their workbench here when they ship it.
-WORKBENCHES: list[tuple[frozenset[str], str, str, str]] = [
-    (
-        frozenset({"platform_admin", "dept_admin"}),
-        "/admin",
-        "管理控制台",
-        "组织机构、工作人员账号、角色和接入系统",
-    ),
-    (frozenset({"auditor", "platform_admin"}), "/admin/audit", "审计链", "查看并核验审计记录"),
-    (frozenset({"window_clerk"}), "/window", "综合窗口", "代办理、受理事项并发放结果"),
-    (frozenset({"approver"}), "/workbench/tasks", "审批待办", "按紧急程度和期限处理审批任务"),
-    (frozenset({"data_officer"}), "/catalog/manage", "数据资源目录", "维护本部门目录，审核共享申请"),
-    (frozenset({"platform_admin"}), "/catalog/review", "目录审核", "审核各部门提交的目录"),
-    (
-        frozenset({"data_officer", "platform_admin"}),
-        "/exchange",
-        "共享交换",
-        "共享申请审核、授权、调用统计和数据使用异议",
-    ),
-    (
-        frozenset({"data_officer", "platform_admin"}),
-        "/governance",
-        "数据治理",
-        "装载数据、质量报告、一数一源冲突和分级",
-    ),
-    (
-        frozenset({"window_clerk", "approver", "data_officer", "leader", "dept_admin", "platform_admin"}),
-        "/catalog",
-        "资源目录查询",
-        "查找全市政务信息资源及其共享条件",
-    ),
-    (frozenset({"dispatcher", "handler"}), "/hotline/workbench", "12345 诉求办理", "受理、派单和办理诉求"),
-    (frozenset({"grid_worker"}), "/grid/my", "我的网格", "上报和处置网格事件"),
-    (frozenset({"leader"}), "/cockpit", "领导驾驶舱", "实时指标、预警和督办"),
-]
-
 
 def _route_exists(request: Request, path: str) -> bool:
     """True when a GET of `path` reaches a route of this app (so a link to it does not 404)."""
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": path,
-        "root_path": "",
-        "headers": [],
-        "query_string": b"",
-    }
-    for route in request.app.router.routes:
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return True
-    return False
+    return route_exists(request.app, path)
 
 
 def _data_use_url(request: Request, actor: Actor) -> str | None:
@@ -217,45 +87,10 @@ def _data_use_url(request: Request, actor: Actor) -> str | None:
     return "/me/data-use" if _route_exists(request, "/me/data-use") else None
 
 
-def workbenches_for(request: Request, actor: Actor) -> list[dict[str, str]]:
-    seen: set[str] = set()
-    out = []
-    for roles, href, label, description in WORKBENCHES:
-        if actor.has_role(*roles) and href not in seen and _route_exists(request, href):
-            seen.add(href)
-            out.append({"href": href, "label": label, "description": description})
-    return out
-
-
-def _nav(request: Request, actor: Actor) -> list[NavItem]:
-    if not actor.is_authenticated or actor.account_id is None:
-        return []
-    path = request.url.path
-    items = [
-        NavItem("/", "首页", path == "/"),
-        NavItem("/me", "个人中心", path.startswith("/me") and path != "/me/enterprise/agents"),
-    ]
-    if actor.kind is ActorKind.ENTERPRISE:
-        items.append(NavItem("/me/enterprise/agents", "企业授权", path == "/me/enterprise/agents"))
-    for bench in workbenches_for(request, actor):
-        items.append(NavItem(bench["href"], bench["label"], path == bench["href"]))
-    return items
-
-
 def render(request: Request, name: str, *, status_code: int = 200, **ctx: Any) -> HTMLResponse:
-    """Render an identity page (or any page with forms): fills the CSRF token (setting the anonymous
-    cookie when needed), the navigation for the signed-in actor, and `done` notices."""
-    actor: Actor = getattr(request.state, "actor", ANONYMOUS)
-    token = csrf_token(request)
-    notices = list(ctx.pop("notices", []))
-    done = DONE_MESSAGES.get(request.query_params.get("done", ""))
-    if done:
-        notices.insert(0, {"kind": "success", "text": done})
-    context = page_context(request, csrf_token=token, nav=_nav(request, actor), notices=notices, **ctx)
-    response = templates().TemplateResponse(request, name, context, status_code=status_code)
-    set_csrf_cookie(request, response)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    """Render an identity page in the kit's layout, with the `done` notice of a redirect."""
+    title = ctx.pop("page_title", "")
+    return web_render(request, name, title, status_code=status_code, done=DONE_MESSAGES, **ctx)
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -728,9 +563,10 @@ def home(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse
         page_title="首页",
         profile=profile,
         enterprises=enterprises,
-        workbenches=workbenches_for(request, actor) if actor.kind is ActorKind.STAFF else [],
+        # What each module offers this actor (its nav.py), and the honest word for work not built yet.
+        tiles=request.app.state.nav.tiles_for(actor),
+        pending=request.app.state.nav.pending_for(actor),
         sessions_count=len(auth.list_sessions(session, actor)),
-        data_use_url=_data_use_url(request, actor),
     )
 
 

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
+from yiwang.core.security import ANONYMOUS
 from yiwang.web.templating import STATIC_DIR
 
 LARGE_TEXT_COOKIE = "yiwang_large"
@@ -74,17 +75,29 @@ def page_context(request: Request, **extra: Any) -> dict[str, Any]:
     """The variables `base.html` expects, filled from the request; `extra` adds to or overrides them.
 
     From `request.state` when set by middleware or dependencies: `page_user` (→ `user`; an object with
-    `.name` and `.kind_label`, or None when anonymous), `csrf_token`, `nav`, `notices`.
+    `.name` and `.kind_label`, or None when anonymous), `csrf_token`, `notices`. The navigation comes
+    from the app's registry (`yiwang.web.nav`) for the resolved actor: `nav` (the global sections),
+    `section` (the current one) and `section_menu` (its own menu, shown beneath the global one).
     """
     state = request.state
     user = getattr(state, "page_user", None)
     if user is not None and getattr(user, "is_authenticated", True) is False:
         user = None
+    actor = getattr(state, "actor", None) or ANONYMOUS
+    registry = getattr(request.app.state, "nav", None) if "app" in request.scope else None
+    nav: list[Any] = []
+    section = None
+    menu: list[Any] = []
+    if registry is not None:
+        nav = registry.global_nav(request.url.path, actor)
+        section, menu = registry.section_menu(request.url.path, request.url.query, actor)
     ctx: dict[str, Any] = {
         "request": request,
         "large_text": is_large_text(request),
         "user": user,
-        "nav": getattr(state, "nav", None) or [],
+        "nav": nav,
+        "section": section,
+        "section_menu": menu,
         "csrf_token": getattr(state, "csrf_token", None) or "",
         "notices": list(getattr(state, "notices", None) or []),
         "current_path": current_path(request),

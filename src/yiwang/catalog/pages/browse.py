@@ -12,13 +12,9 @@ from sqlalchemy.orm import Session
 from yiwang.catalog import schemas as s
 from yiwang.catalog import service, vocab
 from yiwang.catalog.pages.common import (
-    PAGE_SIZES,
     filters_from,
-    int_or_none,
     is_editor,
     list_query,
-    page_count,
-    paging,
     render,
     router,
 )
@@ -27,6 +23,12 @@ from yiwang.catalog.service.common import require_reader
 from yiwang.core.deps import ActorDep, SessionDep
 from yiwang.core.errors import Invalid
 from yiwang.core.security import Actor
+from yiwang.web import (
+    PAGE_SIZES,
+    int_or_none,
+    page_count,
+    paging,
+)
 
 # ================================================================= browse and search
 

@@ -1,25 +1,22 @@
-"""Plumbing shared by the catalog's pages: the router, CSRF, rendering, form parsing, paging."""
+"""What the catalog's pages share: the router, the `done` notices, rendering with the catalog's
+vocabulary, the list filters. The rest (layout, navigation, CSRF, forms, paging) is the kit's."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, ValidationError
+from fastapi.responses import HTMLResponse
 
-import yiwang.identity as identity
+from yiwang import web
 from yiwang.catalog import service, vocab
-from yiwang.catalog.service.common import EDITOR_ROLE
-from yiwang.core.errors import Forbidden, Invalid, Problem, from_validation_errors
+from yiwang.catalog.nav import is_editor
 from yiwang.core.security import Actor, require_authenticated
-from yiwang.web import page_context, templates
+from yiwang.web import bool_or_none, int_or_none
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
 
-PAGE_SIZES = (20, 50, 100)
 DONE = {
     "drafted": "目录草稿已保存。请继续登记信息项。",
     "saved": "修改已保存。",
@@ -40,79 +37,33 @@ DONE = {
 
 
 def require_csrf(request: Request, token: str | None) -> None:
-    """A signed-in actor (else 401: the login page) whose POST carries the session's CSRF token
-    (`identity.require_csrf`); a failed check is a 403 recorded as `catalog.page.csrf`."""
+    """A signed-in actor (else 401: the login page). The session's CSRF token itself is checked for
+    every state-changing request by the kit (`yiwang.web.csrf`) before the route runs."""
     actor = getattr(request.state, "actor", None)
     if actor is None:
         raise RuntimeError("require_csrf: resolve the actor first (add ActorDep to the route)")
     require_authenticated(actor)
-    try:
-        identity.require_csrf(request, token)
-    except Forbidden as exc:
-        raise exc.audited(
-            actor, "catalog.page.csrf", detail={"method": request.method, "path": request.url.path}
-        ) from None
-
-
-def is_editor(actor: Actor) -> bool:
-    return EDITOR_ROLE in actor.roles or actor.is_platform_admin
-
-
-NAV = (
-    ("/catalog", "目录查询", None),
-    ("/catalog/lists/sharing", "共享目录", None),
-    ("/catalog/lists/open", "开放目录", None),
-    ("/catalog/lists/demand", "需求目录", None),
-    ("/catalog/lists/responsibility", "责任清单", None),
-    ("/catalog/rates", "编目统计", None),
-    ("/catalog/manage", "本部门目录", "editor"),
-    ("/catalog/review", "目录审核", "admin"),
-)
-
-
-def catalog_nav(request: Request, actor: Actor) -> list[dict[str, Any]]:
-    path = request.url.path
-    items = [{"href": "/", "label": "首页", "current": False}]
-    for href, label, who in NAV:
-        if who == "editor" and not is_editor(actor):
-            continue
-        if who == "admin" and not actor.is_platform_admin:
-            continue
-        current = path == href if href == "/catalog" else path == href or path.startswith(href + "/")
-        if href == "/catalog" and path.startswith("/catalog/entries/"):
-            current = True
-        items.append({"href": href, "label": label, "current": current})
-    return items
+    web.require_csrf(request, token)
 
 
 def render(
     request: Request, actor: Actor, template: str, title: str, *, status_code: int = 200, **ctx: Any
 ) -> HTMLResponse:
-    notices = list(ctx.pop("notices", []))
-    done = request.query_params.get("done", "")
-    if done in DONE:
-        notices.append({"kind": "success", "text": DONE[done]})
-    context = page_context(
+    """A catalog page (`catalog/<template>`) in the kit's layout, with the catalog's vocabulary."""
+    return web.render(
         request,
-        body_class="wide",
-        nav=catalog_nav(request, actor),
-        page_title=title,
-        title=title,
+        f"catalog/{template}",
+        title,
+        status_code=status_code,
+        done=DONE,
+        wide=True,
         actor=actor,
-        notices=notices,
         vocab=vocab,
         url_code=vocab.url_code,
         urlencode=urlencode,
         is_editor=is_editor(actor),
         **ctx,
     )
-    response = templates().TemplateResponse(request, f"catalog/{template}", context, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def entry_url(code: str, suffix: str = "", done: str = "") -> str:
@@ -123,42 +74,6 @@ def entry_url(code: str, suffix: str = "", done: str = "") -> str:
 def manage_url(code: str, suffix: str, done: str = "") -> str:
     url = f"/catalog/manage/{vocab.url_code(code)}{suffix}"
     return f"{url}?done={done}" if done else url
-
-
-def parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise from_validation_errors(list(exc.errors())) from None
-
-
-def int_or_none(value: str | None, field: str) -> int | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise Invalid.on(field, "请选择列表中的一项") from None
-
-
-def bool_or_none(value: str | None) -> bool | None:
-    return {"true": True, "1": True, "false": False, "0": False}.get((value or "").strip().lower())
-
-
-def recoverable(problem: Problem) -> bool:
-    """Errors shown again on the form (bad input, a state conflict); refusals and 404s get the error page."""
-    return problem.status not in (401, 403, 404)
-
-
-def page_count(total: int, size: int) -> int:
-    return max(1, math.ceil(total / size)) if size else 1
-
-
-def paging(page: int, size: int) -> tuple[int, int, int]:
-    size = size if size in PAGE_SIZES else PAGE_SIZES[0]
-    page = max(1, page)
-    return page, size, (page - 1) * size
 
 
 def filters_from(params: dict[str, str]) -> service.EntryFilters:

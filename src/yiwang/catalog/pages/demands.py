@@ -11,11 +11,7 @@ from sqlalchemy.orm import Session
 from yiwang.catalog import schemas as s
 from yiwang.catalog import service
 from yiwang.catalog.pages.common import (
-    int_or_none,
     is_editor,
-    parse,
-    recoverable,
-    redirect,
     render,
     require_csrf,
     router,
@@ -24,6 +20,12 @@ from yiwang.catalog.service.common import refuse, require_reader
 from yiwang.core.deps import ActorDep, SessionDep
 from yiwang.core.errors import Problem
 from yiwang.core.security import Actor
+from yiwang.web import (
+    int_or_none,
+    parse,
+    recoverable,
+    redirect,
+)
 
 # ================================================================= demands
 

@@ -14,16 +14,9 @@ import yiwang.identity as identity
 from yiwang.catalog import schemas as s
 from yiwang.catalog import service, vocab
 from yiwang.catalog.pages.common import (
-    bool_or_none,
     entry_url,
-    int_or_none,
     is_editor,
     manage_url,
-    page_count,
-    paging,
-    parse,
-    recoverable,
-    redirect,
     render,
     require_csrf,
     router,
@@ -32,6 +25,15 @@ from yiwang.catalog.service.common import refuse, require_reader
 from yiwang.core.deps import ActorDep, SessionDep
 from yiwang.core.errors import FieldError, Invalid, Problem, from_validation_errors
 from yiwang.core.security import Actor
+from yiwang.web import (
+    bool_or_none,
+    int_or_none,
+    page_count,
+    paging,
+    parse,
+    recoverable,
+    redirect,
+)
 
 # ================================================================= a data officer's workbench
 

@@ -11,11 +11,6 @@ from sqlalchemy.orm import Session
 from yiwang.catalog import schemas as s
 from yiwang.catalog import service, vocab
 from yiwang.catalog.pages.common import (
-    page_count,
-    paging,
-    parse,
-    recoverable,
-    redirect,
     render,
     require_csrf,
     router,
@@ -23,6 +18,13 @@ from yiwang.catalog.pages.common import (
 from yiwang.core.deps import ActorDep, SessionDep
 from yiwang.core.errors import Problem
 from yiwang.core.security import Actor
+from yiwang.web import (
+    page_count,
+    paging,
+    parse,
+    recoverable,
+    redirect,
+)
 
 # ================================================================= the operator's review
 

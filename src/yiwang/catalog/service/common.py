@@ -25,7 +25,7 @@ import yiwang.identity as identity
 from yiwang.catalog.models import CatalogEntry, CatalogEntryEvent, CatalogMount
 from yiwang.catalog.schemas import EntryRead, MountRead
 from yiwang.catalog.vocab import code_problem, normalise_code
-from yiwang.core import audit, clock
+from yiwang.core import audit, errors, timeline
 from yiwang.core.errors import Forbidden, Invalid, NotFound, Problem
 from yiwang.core.security import Actor, ActorKind, require_authenticated
 
@@ -40,11 +40,8 @@ DEPARTMENT_KINDS = ("department", "unit")
 def refuse(
     actor: Actor, action: str, detail: str, *, object_type: str = "catalog_entry", object_id: Any = ""
 ) -> Forbidden:
-    """A 403 marked for the audit chain (`Problem.audited`): the web layer records it after the
-    request's transaction has rolled back, with the refused action and its object."""
-    exc = Forbidden(detail=detail)
-    exc.audited(actor, action, object_type=object_type, object_id=str(object_id))
-    return exc
+    """`core.errors.refuse` with the catalog's usual object (an entry)."""
+    return errors.refuse(actor, action, detail, object_type=object_type, object_id=object_id)
 
 
 # ================================================================= who may do what
@@ -55,12 +52,6 @@ def require_reader(actor: Actor, action: str = "catalog.read") -> None:
     require_authenticated(actor)
     if actor.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
         raise refuse(actor, action, "政务信息资源目录仅向政务工作人员和接入系统开放")
-
-
-def actor_ref(actor: Actor) -> str:
-    if actor.account_id is not None:
-        return str(actor.account_id)
-    return actor.client_id or actor.subject_id or actor.kind.value
 
 
 def own_units(session: Session, actor: Actor) -> frozenset[int] | None:
@@ -191,20 +182,18 @@ def add_event(
     opinion: str = "",
     detail: dict[str, Any] | None = None,
 ) -> CatalogEntryEvent:
-    row = CatalogEntryEvent(
-        entry_id=entry.id,
-        at=clock.now(),
-        action=action,
+    return timeline.add_event(
+        session,
+        CatalogEntryEvent,
+        actor,
+        action,
         from_status=from_status,
         to_status=entry.status,
-        actor_id=actor_ref(actor),
-        actor_name=actor.label()[:100],
         opinion=opinion,
+        detail=detail,
+        entry_id=entry.id,
         version=entry.version,
-        detail=detail or {},
     )
-    session.add(row)
-    return row
 
 
 def audit_entry(

@@ -9,7 +9,6 @@ from yiwang.catalog.models import CatalogDemand, CatalogEntry
 from yiwang.catalog.schemas import DemandAnswer, DemandCreate, DemandList, DemandRead
 from yiwang.catalog.service.common import (
     EDITOR_ROLE,
-    actor_ref,
     editable_units,
     refuse,
     require_reader,
@@ -18,6 +17,7 @@ from yiwang.catalog.service.common import (
 from yiwang.core import audit, clock
 from yiwang.core.errors import Conflict, Invalid, NotFound
 from yiwang.core.security import Actor, ActorKind, require_authenticated
+from yiwang.core.timeline import actor_ref
 
 ANSWERABLE = ("open", "planned")
 

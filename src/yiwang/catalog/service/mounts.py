@@ -20,7 +20,6 @@ from yiwang.catalog.resources import Resource, find_resource, list_resources
 from yiwang.catalog.schemas import EntryRead, ItemGradeChange, ItemRead, MountCreate, ResourceOption
 from yiwang.catalog.service import search
 from yiwang.catalog.service.common import (
-    actor_ref,
     add_event,
     audit_entry,
     can_read,
@@ -34,6 +33,7 @@ from yiwang.catalog.service.common import (
 from yiwang.core import clock, events
 from yiwang.core.errors import Conflict, FieldError, Invalid, NotFound
 from yiwang.core.security import Actor
+from yiwang.core.timeline import actor_ref
 
 _ENDPOINT = re.compile(r"^(https?://[^\s/$.?#][^\s]*|/[^\s]*)$")
 

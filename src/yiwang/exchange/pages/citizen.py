@@ -8,10 +8,15 @@ from typing import Annotated
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from yiwang import exchange, identity
+from yiwang import exchange
 from yiwang.core.deps import ActorDep, SessionDep, audit_action
 from yiwang.core.errors import Invalid
-from yiwang.exchange.pages.common import page_errors, paging, parse, redirect, render, router
+from yiwang.exchange.pages.common import (
+    paging,
+    render,
+    router,
+)
+from yiwang.web import page_errors, parse, redirect, require_csrf
 
 PAGE_SIZE = 20
 
@@ -60,7 +65,7 @@ def objection_submit(
     csrf_token: Annotated[str, Form()] = "",
     text: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     try:
         exchange.raise_objection(session, actor, call_id, parse(exchange.ObjectionCreate, {"text": text}))
     except Invalid as problem:

@@ -1,4 +1,5 @@
-"""Plumbing shared by the exchange's pages: the router, rendering, navigation, forms, paging."""
+"""What the exchange's pages share: the router, the `done` notices, rendering with the exchange's
+schemas, paging by total. Layout, navigation (`exchange/nav.py`), CSRF and forms are the kit's."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, ValidationError
+from fastapi.responses import HTMLResponse
 
-from yiwang import identity
-from yiwang.core.errors import FieldError, Problem, from_validation_errors
-from yiwang.core.security import Actor, ActorKind
+from yiwang import web
+from yiwang.core.security import Actor
 from yiwang.exchange import schemas
-from yiwang.web import page_context, templates
+from yiwang.exchange.nav import is_officer, sees_stats
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,48 +31,6 @@ DONE = {
     "undelegated": "委托已撤销。",
 }
 
-STAFF_NAV = (
-    ("/exchange", "共享交换", None),
-    ("/exchange/requests?box=incoming", "待我审批", "officer"),
-    ("/exchange/requests?box=outgoing", "本部门申请", "officer"),
-    ("/exchange/grants", "共享授权", "officer"),
-    ("/exchange/objections", "数据使用异议", "officer"),
-    ("/exchange/delegations", "审批委托", "officer"),
-    ("/exchange/stats", "调用统计", "stats"),
-    ("/exchange/calls", "调用日志", "stats"),
-)
-
-
-def is_officer(actor: Actor) -> bool:
-    return actor.is_platform_admin or (actor.kind is ActorKind.STAFF and "data_officer" in actor.roles)
-
-
-def sees_stats(actor: Actor) -> bool:
-    return is_officer(actor) or actor.has_role("platform_admin", "auditor", "leader")
-
-
-def staff_nav(request: Request, actor: Actor) -> list[dict[str, Any]]:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    items = [{"href": "/", "label": "首页", "current": False}]
-    for href, label, who in STAFF_NAV:
-        if who == "officer" and not is_officer(actor):
-            continue
-        if who == "stats" and not sees_stats(actor):
-            continue
-        path = href.split("?")[0]
-        current = here == href if "?" in href else request.url.path == path
-        items.append({"href": href, "label": label, "current": current})
-    return items
-
-
-def citizen_nav(request: Request) -> list[dict[str, Any]]:
-    path = request.url.path
-    return [
-        {"href": "/", "label": "首页", "current": path == "/"},
-        {"href": "/me", "label": "个人中心", "current": path == "/me"},
-        {"href": "/me/data-use", "label": "数据使用记录", "current": path.startswith("/me/data-use")},
-    ]
-
 
 def render(
     request: Request,
@@ -85,50 +42,21 @@ def render(
     citizen: bool = False,
     **ctx: Any,
 ) -> HTMLResponse:
-    """Render `exchange/<template>` in the shared layout, with the CSRF token, the navigation and the
-    `done` notice of a redirect after a POST."""
-    notices = list(ctx.pop("notices", []))
-    done = DONE.get(request.query_params.get("done", ""))
-    if done:
-        notices.insert(0, {"kind": "success", "text": done})
-    token = identity.csrf_token(request)
-    context = page_context(
+    """An exchange page (`exchange/<template>`) in the kit's layout; citizen pages are narrow."""
+    return web.render(
         request,
-        body_class="" if citizen else "wide",
-        nav=citizen_nav(request) if citizen else staff_nav(request, actor),
-        csrf_token=token,
-        page_title=title,
-        title=title,
+        f"exchange/{template}",
+        title,
+        status_code=status_code,
+        done=DONE,
+        wide=not citizen,
         actor=actor,
-        notices=notices,
         urlencode=urlencode,
         s=schemas,
         is_officer=is_officer(actor),
         sees_stats=sees_stats(actor),
         **ctx,
     )
-    response = templates().TemplateResponse(request, f"exchange/{template}", context, status_code=status_code)
-    identity.set_csrf_cookie(request, response)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def redirect(url: str) -> RedirectResponse:
-    response = RedirectResponse(url, status_code=303)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    """A form as a pydantic model, or the Invalid problem with Chinese messages per field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise from_validation_errors(list(exc.errors())) from None
-
-
-def page_errors(problem: Problem, default_field: str = "") -> list[FieldError]:
-    return list(problem.errors) or [FieldError(default_field, problem.detail or problem.title)]
 
 
 def paging(total: int, page: int, size: int) -> tuple[int, int]:

@@ -15,7 +15,13 @@ from yiwang.core.clock import today_local
 from yiwang.core.deps import ActorDep, SessionDep, audit_action
 from yiwang.core.errors import Forbidden, Invalid, Problem
 from yiwang.core.security import Actor, ActorKind, require_authenticated
-from yiwang.exchange.pages.common import page_errors, paging, parse, redirect, render, router, sees_stats
+from yiwang.exchange.nav import sees_stats
+from yiwang.exchange.pages.common import (
+    paging,
+    render,
+    router,
+)
+from yiwang.web import page_errors, parse, redirect, require_csrf
 
 PAGE_SIZE = 20
 
@@ -135,7 +141,7 @@ def file_request_page(
     period_from: Annotated[str, Form(max_length=10)] = "",
     period_to: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     form = {
         "resource_key": resource_key,
         "client_id": client_id.strip() or None,
@@ -236,7 +242,7 @@ def decide_page(
     allow_bulk: Annotated[str, Form(max_length=1)] = "",
     region_prefix: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     body: dict[str, Any] = {"decision": decision, "opinion": opinion}
     if decision == "narrow":
         body.update(
@@ -288,7 +294,7 @@ def withdraw_page(
     request_id: int,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     exchange.withdraw_request(session, actor, request_id)
     return redirect(f"/exchange/requests/{request_id}?done=withdrawn")
 
@@ -346,7 +352,7 @@ def revoke_page(
     csrf_token: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     try:
         exchange.revoke_grant(session, actor, grant_id, reason)
     except Invalid as problem:
@@ -405,7 +411,7 @@ def answer_page(
     csrf_token: Annotated[str, Form()] = "",
     answer: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     try:
         exchange.answer_objection(
             session, actor, objection_id, parse(exchange.ObjectionAnswer, {"answer": answer})
@@ -487,7 +493,7 @@ def stats_csv_page(
 def roll_up_page(
     request: Request, session: SessionDep, actor: ActorDep, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     exchange.roll_up_now(session, actor)
     return redirect("/exchange/stats?done=rolled-up")
 
@@ -571,7 +577,7 @@ def delegate_page(
     reason: Annotated[str, Form(max_length=400)] = "",
     valid_until: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     _require_staff(actor, "exchange.delegation.create")
     form = {
         "provider_dept_id": provider_dept_id,
@@ -612,6 +618,6 @@ def revoke_delegation_page(
     delegation_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    identity.require_csrf(request, csrf_token)
+    require_csrf(request, csrf_token)
     exchange.revoke_delegation(session, actor, delegation_id)
     return redirect("/exchange/delegations?done=undelegated")

@@ -12,17 +12,19 @@ from decimal import Decimal
 from typing import Any, Final, NamedTuple
 
 from yiwang.core import clock
-from yiwang.core.errors import Forbidden, Problem
+from yiwang.core.errors import Problem
 from yiwang.core.security import Actor
+from yiwang.exchange.problems import PROBLEMS
 from yiwang.exchange.service.cache import ResourceView
 
 ACTION: Final = "exchange.query"
 MAX_SUBJECT_LEN: Final = 32
 
 
-def refusal(slug: str, title: str, detail: str, status: int = 403) -> Problem:
-    """A refusal of the pipeline: problem type `/problems/exchange-<slug>`, Chinese title."""
-    return Forbidden(detail=detail, title=title, slug=f"exchange-{slug}", status=status)
+def refusal(name: str, detail: str) -> Problem:
+    """A refusal of the pipeline: problem type `/problems/exchange-<name>`, its Chinese title from
+    `exchange.problems.PROBLEMS`."""
+    return PROBLEMS[name](detail)
 
 
 class CallRequest(NamedTuple):

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 import yiwang.identity as identity
 from yiwang import catalog
-from yiwang.core import clock
+from yiwang.core import timeline as core_timeline
 from yiwang.core.errors import Forbidden, NotFound, Problem
 from yiwang.core.security import PLATFORM, Actor, ActorKind, require_authenticated
 from yiwang.exchange.models import ExchangeEvent, Label, Setting
@@ -44,12 +44,6 @@ DEFAULTS: Final = {
 
 
 # ================================================================= who may do what
-
-
-def actor_ref(actor: Actor) -> str:
-    if actor.account_id is not None:
-        return str(actor.account_id)
-    return actor.client_id or actor.subject_id or actor.kind.value
 
 
 def _units_memo(session: Session) -> dict[int, frozenset[int]]:
@@ -193,19 +187,17 @@ def add_event(
     opinion: str = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        ExchangeEvent(
-            object_type=object_type,
-            object_id=object_id,
-            at=clock.now(),
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            actor_id=actor_ref(actor),
-            actor_name=actor.label()[:100],
-            opinion=opinion,
-            detail=detail or {},
-        )
+    core_timeline.add_event(
+        session,
+        ExchangeEvent,
+        actor,
+        action,
+        from_status=from_status,
+        to_status=to_status,
+        opinion=opinion,
+        detail=detail,
+        object_type=object_type,
+        object_id=object_id,
     )
 
 

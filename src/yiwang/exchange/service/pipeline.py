@@ -113,7 +113,6 @@ def _authenticate(call: CallState) -> None:
         return
     raise refusal(
         "not-a-consumer",
-        "无权调用共享数据接口",
         "共享数据接口只向已登记的政务系统（客户端凭证）和持有本部门授权的工作人员开放",
     )
 
@@ -122,13 +121,11 @@ def _shareable(view: ResourceView) -> None:
     if view.entry is None:
         raise refusal(
             "not-catalogued",
-            "资源未编目发布",
             f"资源「{view.spec.name}」尚未在政务信息资源目录中发布并挂接，不能共享",
         )
     if view.sharing_type == "none":
         raise refusal(
             "not-shared",
-            "不予共享",
             f"「{view.entry.name}」为不予共享资源（{view.entry.provider_name}），任何授权都不能调用",
         )
 
@@ -188,32 +185,26 @@ def _find_grant(session: Session, call: CallState, now: datetime) -> GrantTerms:
     if same:
         g = same[0]
         if g.revoked_at is not None:
-            raise refusal(
-                "grant-revoked", "共享授权已撤销", f"{who}调用「{name}」的授权（编号 {g.id}）已被撤销"
-            )
+            raise refusal("grant-revoked", f"{who}调用「{name}」的授权（编号 {g.id}）已被撤销")
         if now > g.valid_until:
             until = clock.to_local(g.valid_until).strftime("%Y-%m-%d")
             raise refusal(
                 "grant-expired",
-                "共享授权已到期",
                 f"{who}调用「{name}」的授权（编号 {g.id}）已于 {until} 到期",
             )
         since = clock.to_local(g.valid_from).strftime("%Y-%m-%d")
         raise refusal(
             "grant-not-yet-valid",
-            "共享授权尚未生效",
             f"{who}调用「{name}」的授权（编号 {g.id}）自 {since} 起生效",
         )
     if rows:
         granted = "、".join(sorted({r.purpose for r in rows}))
         raise refusal(
             "purpose-not-granted",
-            "用途不在授权范围内",
             f"{who}调用「{name}」的授权用途为：{granted}；本次用途“{purpose}”未获授权",
         )
     raise refusal(
         "no-grant",
-        "没有共享授权",
         f"{who}没有调用「{name}」（{view.entry.provider_name}，有条件共享）的有效授权，请先提出共享申请",
     )
 
@@ -238,7 +229,6 @@ def _choose_fields(call: CallState, wanted: str | Sequence[str] | None) -> tuple
     if outside:
         raise refusal(
             "field-not-granted",
-            "字段超出授权范围",
             f"以下字段不在授权范围内：{'、'.join(outside[:20])}；已授权字段：{'、'.join(granted)}",
         )
     return asked
@@ -313,7 +303,6 @@ def _prepare_slice(session: Session, call: CallState) -> dict[str, Any]:
     if not grant.allow_bulk:
         raise refusal(
             "bulk-not-granted",
-            "未获批量共享授权",
             f"「{view.name}」的授权不含批量 / 按区域获取（数据回流），只能按主体逐个查询",
         )
     if grant.region_prefix:
@@ -322,7 +311,6 @@ def _prepare_slice(session: Session, call: CallState) -> dict[str, Any]:
         if not region.startswith(grant.region_prefix):
             raise refusal(
                 "region-not-granted",
-                "地区超出授权范围",
                 f"授权只包括地区代码以 {grant.region_prefix} 开头的数据，不能获取 {region}",
             )
     if view.storage == "external":

@@ -24,6 +24,7 @@ from yiwang.core import audit, calendar, clock
 from yiwang.core.clock import SHANGHAI
 from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from yiwang.core.security import EXCHANGE_CALL, Actor, ActorKind, require_authenticated, require_scope
+from yiwang.core.timeline import actor_ref
 from yiwang.exchange.models import Grant, SharingRequest
 from yiwang.exchange.schemas import (
     Decision,
@@ -34,7 +35,6 @@ from yiwang.exchange.schemas import (
 )
 from yiwang.exchange.service.common import (
     OFFICER_ROLE,
-    actor_ref,
     add_event,
     client_info,
     is_officer_of,

@@ -31,9 +31,10 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from yiwang.core import audit, clock
-from yiwang.core.errors import Problem, TooManyRequests
+from yiwang.core.errors import Problem
 from yiwang.core.security import Actor
 from yiwang.exchange.models import Call
+from yiwang.exchange.problems import PROBLEMS
 from yiwang.exchange.service.cache import settings
 from yiwang.exchange.service.calls import ACTION, MAX_SUBJECT_LEN, CallState, Outcome, dumps, micros
 
@@ -228,9 +229,8 @@ def _count(session: Session, jobs: list[_Job]) -> None:
             retry = 60 - (now_us // 1_000_000) % 60
             _turn_into_refusal(
                 job,
-                TooManyRequests(
-                    detail=f"已超过每分钟 {limit} 次的调用上限，请 {retry} 秒后重试",
-                    slug="exchange-rate-limited",
+                PROBLEMS["rate-limited"](
+                    f"已超过每分钟 {limit} 次的调用上限，请 {retry} 秒后重试",
                     extra={"retry_after": retry, "rate_per_minute": limit},
                 ),
                 {"Retry-After": str(retry)},

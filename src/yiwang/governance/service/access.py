@@ -17,25 +17,13 @@ a script — records `problem.refusal` with `core.audit.record_refusal`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from yiwang import identity, registry
-from yiwang.core.errors import Forbidden, Invalid
+from yiwang.core.errors import Invalid, refuse
 from yiwang.core.security import Actor, ActorKind, require_authenticated
 
 OFFICER_ROLE = "data_officer"
-
-
-def refuse(
-    actor: Actor, action: str, detail: str, *, object_type: str = "", object_id: Any = ""
-) -> Forbidden:
-    """A 403 marked for the audit chain (`Problem.audited`): the web layer records it after the
-    request's transaction has rolled back; other callers record `problem.refusal` themselves."""
-    exc = Forbidden(detail=detail)
-    exc.audited(actor, action, object_type=object_type, object_id=str(object_id))
-    return exc
 
 
 def is_officer(actor: Actor) -> bool:

@@ -707,6 +707,7 @@ def resolve_actor(request: Request, session: Session) -> Actor:
     if account is None or not account.is_active:
         return _anon(ip)
     enterprise_name = ""
+    legal_rep = False
     if ws.on_behalf_of:
         link = next((e for e in enterprises_for(session, account) if e.credit_code == ws.on_behalf_of), None)
         if link is None:
@@ -714,11 +715,15 @@ def resolve_actor(request: Request, session: Session) -> Actor:
             ws.on_behalf_of = None
         else:
             enterprise_name = link.name
+            legal_rep = link.as_legal_rep
     request.state.web_session = ws
     request.state.csrf_token = ws.csrf_token
     actor = build_actor(
         session, account, on_behalf_of=ws.on_behalf_of, session_id=ws.id, ip=ip, origin=Origin.SESSION
     )
+    if legal_rep:
+        # For navigation only (which links to offer); the services check the registry themselves.
+        actor.extra["legal_rep"] = "1"
     request.state.page_user = PageUser(
         name=actor.name,
         kind_label=_kind_label(actor, enterprise_name),
