@@ -228,7 +228,13 @@ def _upsert(session: Session) -> Any:
 
 def remember_labels(session: Session, rows: Iterable[tuple[str, str, str]]) -> None:
     """Store display names (kind, key, name), replacing older ones."""
-    values = [{"kind": k, "key": str(key)[:64], "name": (n or "")[:200]} for k, key, n in rows if key]
+    # One row per (kind, key): a request for a department's own data names the department twice, and
+    # PostgreSQL refuses an upsert that touches one row twice (CardinalityViolation, a 500).
+    unique: dict[tuple[str, str], dict[str, str]] = {}
+    for k, key, n in rows:
+        if key:
+            unique.setdefault((k, str(key)[:64]), {"kind": k, "key": str(key)[:64], "name": (n or "")[:200]})
+    values = list(unique.values())
     if not values:
         return
     stmt = _upsert(session).values(values)
