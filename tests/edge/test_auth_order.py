@@ -60,3 +60,22 @@ def test_a_bad_cookie_is_anonymous_and_refused_the_same_way(client):
     client.cookies.set("yiwang_session", "forged")
     r = client.post(f"/api/v1/exchange/requests/{MISSING_ID}/withdraw")
     assert r.status_code == 401
+
+
+def test_pages_never_tell_an_anonymous_visitor_whether_an_object_exists(app, client):
+    """Pages with an ID in their path send an anonymous visitor to the login page (or refuse a form
+    without its CSRF token) — never a 404 that would confirm or deny the ID."""
+    skip = ("/api/", "/oidc/", "/.well-known/", "/static", "/docs", "/redoc", "/openapi")
+    checked, wrong = 0, []
+    for route in iter_route_contexts(app.routes):
+        if not route.path or "{" not in route.path or route.path.startswith(skip) or not route.methods:
+            continue
+        url = re.sub(r"\{[^}]+\}", MISSING_ID, route.path)
+        for method in sorted(route.methods - {"HEAD"}):
+            r = client.request(method, url, follow_redirects=False, headers={"accept": "text/html"})
+            checked += 1
+            login = r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+            if not (login or r.status_code in (401, 403)):
+                wrong.append(f"{method} {route.path} → {r.status_code}")
+    assert checked > 40
+    assert wrong == []

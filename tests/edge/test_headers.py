@@ -105,18 +105,24 @@ def test_an_https_base_url_makes_cookies_secure_even_over_http(db, city):
 
 @pytest.mark.parametrize(
     "trusted, expect_https",
-    [("testclient", True), ("10.0.0.0/8", False), ("", False)],
+    [("127.0.0.0/8", True), ("10.0.0.0/8", False), ("", False)],
 )
 def test_forwarded_proto_is_believed_only_from_trusted_proxies(db, city, trusted, expect_https):
-    # TestClient's peer address is the string "testclient", which is not an IP: use the loopback net.
-    proxies = "127.0.0.0/8" if trusted == "testclient" else trusted
-    app = _https_app(db, trusted_proxies=proxies)
+    app = _https_app(db, trusted_proxies=trusted)
     with TestClient(app, client=("127.0.0.1", 5000)) as client:
         r = client.get(
             "/prefs/large-text?on=1&next=/", headers={"x-forwarded-proto": "https"}, follow_redirects=False
         )
     assert ("strict-transport-security" in r.headers) is expect_https
     assert bool(re.search(r";\s*secure", r.headers["set-cookie"], re.I)) is expect_https
+
+
+def test_a_client_cannot_prepend_its_own_forwarded_proto(db, city):
+    """The proxy appends what it saw: only the last entry counts."""
+    app = _https_app(db, trusted_proxies="127.0.0.0/8")
+    with TestClient(app, client=("127.0.0.1", 5000)) as client:
+        r = client.get("/healthz", headers={"x-forwarded-proto": "https, http"})
+    assert "strict-transport-security" not in r.headers
 
 
 def test_the_api_docs_allow_only_their_own_inline_scripts_by_hash(client):

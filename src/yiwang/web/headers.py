@@ -114,12 +114,12 @@ class SecurityHeaders:
             return None
         if not any(peer in net for net in self.trusted):
             return None
-        for name, value in scope.get("headers", ()):
-            if name == b"x-forwarded-proto":
-                # A chain of proxies appends: the first entry is what the browser used.
-                proto = value.decode("latin-1").split(",")[0].strip().lower()
-                return proto if proto in ("http", "https") else None
-        return None
+        values = [v for name, v in scope.get("headers", ()) if name == b"x-forwarded-proto"]
+        if not values:
+            return None
+        # The last entry is the one our own proxy wrote; earlier ones may come from the client.
+        proto = values[-1].decode("latin-1").split(",")[-1].strip().lower()
+        return proto if proto in ("http", "https") else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
