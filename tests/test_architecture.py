@@ -17,6 +17,7 @@ ORDER: list[tuple[str, ...]] = [
     ("core",),
     ("registry",),
     ("identity",),
+    ("audit",),
     ("catalog",),
     ("exchange", "governance"),
     ("seals",),

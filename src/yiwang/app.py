@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Modules whose `api.router` (REST) and `pages.router` (HTML) are mounted. The exchange comes first:
 # routes are matched in order and its shared-data API is the platform's hottest path (+20 % req/s on
 # SQLite measured with bench/bench_exchange.py); no other module's paths overlap it.
-MODULES = ("exchange", "identity", "registry", "catalog", "governance", "web")
+MODULES = ("exchange", "identity", "registry", "audit", "catalog", "governance", "web")
 SUBMODULES = ("api", "oidc", "pages", "admin_pages", "admin_api")
 
 API_PREFIXES = ("/api/", "/oidc/", "/.well-known/")

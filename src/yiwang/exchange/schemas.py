@@ -6,6 +6,7 @@ validators are Chinese: they reach people as problem+json."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -417,6 +418,13 @@ class CallLogRow(BaseModel):
     @property
     def mode_label(self) -> str:
         return MODES.get(self.mode, self.mode)
+
+    @property
+    def reason_text(self) -> str:
+        """The reason for people: the stored reason leads with the problem type ("no-grant: …") for
+        machines; the page shows only the Chinese part."""
+        head, sep, rest = self.reason.partition(": ")
+        return rest if sep and re.fullmatch(r"[a-z0-9-]+", head) else self.reason
 
 
 class CallLogPage(BaseModel):

@@ -152,7 +152,7 @@ WORKBENCHES: list[tuple[frozenset[str], str, str, str]] = [
         "管理控制台",
         "组织机构、工作人员账号、角色和接入系统",
     ),
-    (frozenset({"auditor", "platform_admin"}), "/admin/audit", "审计链", "查看并核验审计记录"),
+    (frozenset({"auditor", "platform_admin"}), "/audit", "审计链", "审计链状态、按需核验和审计记录查询"),
     (frozenset({"window_clerk"}), "/window", "综合窗口", "代办理、受理事项并发放结果"),
     (frozenset({"approver"}), "/workbench/tasks", "审批待办", "按紧急程度和期限处理审批任务"),
     (frozenset({"data_officer"}), "/catalog/manage", "数据资源目录", "维护本部门目录，审核共享申请"),
