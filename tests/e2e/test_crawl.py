@@ -95,7 +95,8 @@ TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/:@]*[A-Za-z0-9]|[A-Za-z]")
 
 VISIBLE_TEXT_JS = """
 () => {
-  const skip = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "CODE", "KBD", "SAMP", "SVG"]);
+  // Form contents (a textarea's text, an option typed by staff) are data, not the page's words.
+  const skip = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "CODE", "KBD", "SAMP", "SVG", "TEXTAREA"]);
   const out = [];
   const visible = (el) => {
     for (let e = el; e; e = e.parentElement) {

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match
 
+from yiwang import registry
 from yiwang.core.crypto import hmac_sm3
 from yiwang.core.db import Database
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep, client_ip
@@ -215,6 +216,16 @@ def workbenches_for(request: Request, actor: Actor) -> list[dict[str, str]]:
     return out
 
 
+def _is_legal_rep(request: Request, actor: Actor) -> bool:
+    """Whether an enterprise login is the enterprise's legal representative: only they manage its
+    agents, so only they are shown the link (an agent would meet a refusal behind it)."""
+    if not actor.on_behalf_of:
+        return False
+    with request.app.state.db.session() as s:
+        lp = registry.find_legal_person(s, actor.on_behalf_of)
+        return lp is not None and lp.legal_rep_citizen_id == actor.subject_id
+
+
 def _nav(request: Request, actor: Actor) -> list[NavItem]:
     if not actor.is_authenticated or actor.account_id is None:
         return []
@@ -223,7 +234,7 @@ def _nav(request: Request, actor: Actor) -> list[NavItem]:
         NavItem("/", "首页", path == "/"),
         NavItem("/me", "个人中心", path.startswith("/me") and path != "/me/enterprise/agents"),
     ]
-    if actor.kind is ActorKind.ENTERPRISE:
+    if actor.kind is ActorKind.ENTERPRISE and _is_legal_rep(request, actor):
         items.append(NavItem("/me/enterprise/agents", "企业授权", path == "/me/enterprise/agents"))
     for bench in workbenches_for(request, actor):
         items.append(NavItem(bench["href"], bench["label"], path == bench["href"]))
