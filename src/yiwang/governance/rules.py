@@ -346,7 +346,7 @@ _CURATED: Final[dict[str, list[dict[str, Any]]]] = {
             "type": "pattern",
             "field": "month",
             "regex": r"\d{4}-?(0[1-9]|1[0-2])",
-            "message": "费款所属期应为 YYYYMM",
+            "message": "费款所属期应为六位年月，如 202612",
         },
     ],
     "school_enrolment": [
