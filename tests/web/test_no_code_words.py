@@ -35,10 +35,10 @@ def _call(reason: str) -> CallLogRow:
 
 
 def test_a_refused_call_shows_its_reason_without_the_code():
-    row = _call("purpose-not-granted: 用途不在授权范围内")
+    row = _call("exchange-purpose-not-granted: 用途不在授权范围内")
     assert row.reason_text == "用途不在授权范围内"
     assert _call("用途不符: 另说").reason_text == "用途不符: 另说"
-    assert problem_label("purpose-not-granted") == "用途不在授权范围内"
+    assert problem_label("exchange-purpose-not-granted") == "用途不在授权范围内"
 
 
 def test_action_codes_have_labels_and_unknown_ones_fall_back_to_their_module():

@@ -30,8 +30,8 @@ ACTION_LABELS = {
     "exchange.subtrees": "查看下级单位",
 }
 PROBLEM_LABELS = {
-    "grant-expired": "共享授权已到期",
-    "grant-not-yet-valid": "共享授权尚未生效",
-    "purpose-not-granted": "用途不在授权范围内",
-    "no-grant": "没有共享授权",
+    "exchange-grant-expired": "共享授权已到期",
+    "exchange-grant-not-yet-valid": "共享授权尚未生效",
+    "exchange-purpose-not-granted": "用途不在授权范围内",
+    "exchange-no-grant": "没有共享授权",
 }

@@ -92,8 +92,8 @@ class RequestCreate(BaseModel):
     bulk: bool = Field(default=False, description="是否申请批量 / 按区域切片获取（数据回流）")
     region_prefix: str | None = Field(default=None, max_length=12, description="切片限定的地区代码前缀")
     rate_per_minute: int = Field(default=60, ge=1, le=1_000_000, description="每分钟调用上限")
-    period_from: date
-    period_to: date
+    period_from: date = Field(description="使用期限起始日")
+    period_to: date = Field(description="使用期限截止日")
 
     _fields = field_validator("fields")(_check_fields)
     _region = field_validator("region_prefix")(_check_region)

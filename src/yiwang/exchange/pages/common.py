@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 
 from yiwang import identity
-from yiwang.core.errors import FieldError, Problem, from_validation_errors
+from yiwang.core.errors import FieldError, Problem, field_labels, from_validation_errors
 from yiwang.core.security import Actor, ActorKind
 from yiwang.exchange import schemas
 from yiwang.web import page_context, templates
@@ -121,7 +121,7 @@ def parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_errors(list(exc.errors())) from None
+        raise from_validation_errors(list(exc.errors()), field_labels(model)) from None
 
 
 def page_errors(problem: Problem, default_field: str = "") -> list[FieldError]:

@@ -25,6 +25,7 @@ from yiwang.exchange.service.pipeline import serve, serve_http
 from yiwang.exchange.service.requests import (
     decide_request,
     file_request,
+    filing_systems,
     get_request,
     list_requests,
     withdraw_request,
@@ -42,6 +43,7 @@ __all__ = [
     "data_use_call",
     "decide_request",
     "file_request",
+    "filing_systems",
     "get_grant",
     "get_objection",
     "get_request",
