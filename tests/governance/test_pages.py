@@ -9,7 +9,7 @@ import re
 import pytest
 
 from ..identity.helpers import csrf_from, signed_in
-from .conftest import API, audit_count, bad_check_digit, count_people, csv_bytes, people
+from .conftest import API, POP_COLUMNS, audit_count, bad_check_digit, count_people, csv_bytes, people
 
 
 @pytest.fixture
@@ -320,3 +320,27 @@ def test_long_lists_are_paged(browser):
     assert "没有符合条件的行" in corrected.text
     listing = browser.get("/governance?resource_key=population&status=partial")
     assert f"/governance/loads/{load_id}" in listing.text
+
+
+def test_column_template_downloads_and_loads_back(browser, client, db):
+    """Governance offers each resource's columns as a CSV template (UTF-8 with BOM, Chinese headers)
+    that, filled in, loads as it is."""
+    page = browser.get("/governance")
+    assert 'href="/governance/template/population.csv"' in page.text
+    r = browser.get("/governance/template/population.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    header = r.content.decode("utf-8-sig").strip().split(",")
+    assert header[:2] == ["公民身份号码", "姓名"] and "数据来源" not in header
+    row = people(1, seed=86)[0]
+    filled = r.content.decode("utf-8-sig").strip() + "\r\n" + ",".join(row[c] for c in POP_COLUMNS) + "\r\n"
+    loaded = post_file(browser, ("\ufeff" + filled).encode())
+    assert loaded.status_code == 303, loaded.text
+    assert count_people(db, [row["citizen_id"]]) == 1
+    assert browser.get("/governance/template/nowhere.csv").status_code == 404
+
+
+def test_column_template_is_for_data_officers(client, city):
+    signed_in(client, city.accounts["citizen"], as_="citizen")
+    assert client.get("/governance/template/population.csv").status_code == 403

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,8 +25,8 @@ from yiwang.core.errors import FieldError, Invalid, NotFound, Problem
 from yiwang.core.security import Actor, require_authenticated
 from yiwang.governance import schemas as s
 from yiwang.governance.api import end_request_transaction, spool_upload
-from yiwang.governance.reading import FORMAT_LABELS
-from yiwang.governance.rules import RULE_LABELS, RULE_TYPES
+from yiwang.governance.reading import FORMAT_LABELS, column_template
+from yiwang.governance.rules import LOADER_FIELDS, RULE_LABELS, RULE_TYPES
 from yiwang.governance.service import conflicts, grading, loads, rulesets
 from yiwang.governance.service.access import can_manage, require_manage, require_officer
 from yiwang.web import page_context, templates
@@ -224,6 +224,22 @@ def _loads_page(
 @router.get("", response_class=HTMLResponse)
 def loads_page(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
     return _loads_page(request, session, actor)
+
+
+@router.get("/template/{resource_key}.csv")
+def column_template_csv(request: Request, resource_key: str, actor: ActorDep) -> Response:
+    """The resource's columns as an empty CSV (UTF-8 with BOM) to fill in and upload."""
+    require_officer(actor, "governance.page.loads")
+    try:
+        spec = registry.resource(resource_key)
+    except Exception:
+        raise NotFound(detail="没有这个基础库资源") from None
+    filename = quote(f"{spec.name}-列模板.csv")
+    return Response(
+        column_template(spec, LOADER_FIELDS),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
 
 
 @router.post("/loads", response_class=HTMLResponse)
