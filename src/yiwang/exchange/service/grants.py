@@ -112,7 +112,7 @@ def box_filter(
     if not units:
         if actor.has_role(*OPERATOR_ROLES):
             return None
-        what = "共享授权" if action.startswith("exchange.grant") else "共享申请"
+        what = "共享授权" if action.split(".")[1:2] == ["grant"] else "共享申请"
         raise Forbidden(detail=f"只有部门数据管理员和平台运营人员可以查看{what}").audited(actor, action)
     return (provider_col if box == "incoming" else consumer_col).in_(sorted(units))
 
