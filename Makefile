@@ -6,8 +6,11 @@ export UV
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PEOPLE ?= 100000
+# Arguments for `make yiwang`, e.g. make yiwang ARGS="audit status"
+ARGS ?= --help
 
-.PHONY: setup demo test test-sqlite test-pg lint bench browser clean backup restore setup-pg-client
+.PHONY: setup demo serve migrate yiwang audit-verify audit-status test test-sqlite test-pg lint bench browser clean backup restore setup-pg-client
 
 # uv and the locked dependencies; Debian's chromium and CJK fonts for browser tests and PDFs.
 setup:
@@ -18,7 +21,25 @@ browser:
 	@bash scripts/install_browser.sh
 
 demo: setup
-	@$(UV) run --frozen yiwang demo --host $(HOST) --port $(PORT)
+	@$(UV) run --frozen yiwang demo --host $(HOST) --port $(PORT) --people $(PEOPLE)
+
+# Serve an existing database (after `make demo` or `make migrate`) without rebuilding the demo city.
+serve: setup
+	@$(UV) run --frozen yiwang serve --host $(HOST) --port $(PORT)
+
+migrate: setup
+	@$(UV) run --frozen yiwang db upgrade
+
+# Any `yiwang` command through the project's own uv: make yiwang ARGS="audit anchor"
+yiwang: setup
+	@$(UV) run --frozen yiwang $(ARGS)
+
+# Prove the audit chain whole (exit 0) or name its first broken record (exit 1).
+audit-verify: setup
+	@$(UV) run --frozen yiwang audit verify --progress
+
+audit-status: setup
+	@$(UV) run --frozen yiwang audit status
 
 lint: setup
 	@$(UV) run --frozen ruff check src tests bench

@@ -18,6 +18,7 @@ ORDER: list[tuple[str, ...]] = [
     ("web",),
     ("registry",),
     ("identity",),
+    ("audit",),
     ("catalog",),
     ("exchange", "governance"),
     ("seals",),

@@ -99,7 +99,7 @@ BAD_INPUTS = [
     ({"open_type": "conditional"}, "open_condition", "开放条件"),
     ({"linked_codes": ["101001/999999"]}, "linked_codes", "不存在"),
     ({"linked_codes": ["bad"]}, "linked_codes", "资源代码格式"),
-    ({"name": "x"}, "name", "太短"),
+    ({"name": "x"}, "name", "至少填写"),
     ({"colour": "blue"}, "colour", "不允许的字段"),
 ]
 

@@ -90,7 +90,7 @@ def test_admin_console(page, shoot, live_server, viewport):
     assert page.locator("table tbody tr").count() == 1
     page.locator("table tbody tr").first.get_by_role("link").first.click()
     page.wait_for_url(re.compile(r"/admin/accounts/\d+$"))
-    assert "审批人员" in page.locator("#roles + table").inner_text()
+    assert "审批人员" in page.locator("#roles + .table-wrap table").inner_text()
     _no_sideways_scroll(page)
     shoot("account-detail")
 

@@ -26,6 +26,7 @@ def test_seed_demo_exchange(db, city):
             "refused_no_criminal_record",
             "overdue_social_insurance",
             "pending_property",
+            "pending_household",
         }
         assert demo.calls == 360
         statuses = {k: exchange.get_request(s, PLATFORM, v) for k, v in demo.requests.items()}
@@ -34,6 +35,18 @@ def test_seed_demo_exchange(db, city):
         assert statuses["refused_no_criminal_record"].status == "refused"
         assert statuses["overdue_social_insurance"].overdue
         assert statuses["pending_property"].status == "submitted" and not statuses["pending_property"].overdue
+        # 市公安局's data officer finds a request of their own to decide.
+        household = statuses["pending_household"]
+        assert household.status == "submitted" and household.provider_dept_id == city.departments["gongan"]
+        officer = Actor(
+            kind=ActorKind.STAFF, account_id=3, roles=frozenset({"data_officer"}),
+            department_id=city.departments["gongan"],
+        )  # fmt: skip
+        waiting = exchange.list_requests(s, officer, box="incoming", status="submitted")
+        assert household.number in {r.number for r in waiting.items}
+        # Systems read what fits their purpose: the marriage registry never reads the company registry.
+        marriage_calls = exchange.call_log(s, PLATFORM, client_id=demo.marriage_client_id, limit=500).items
+        assert marriage_calls and all(c.resource_key != "legal_person" for c in marriage_calls)
 
         citizen = Actor(kind=ActorKind.CITIZEN, account_id=1, subject_id=city.accounts["citizen"].citizen_id)
         page = exchange.my_data_use(s, citizen)

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from ..identity.helpers import csrf_from, signed_in
-from .conftest import API, audit_count, bad_check_digit, count_people, csv_bytes, people
+from .conftest import API, POP_COLUMNS, audit_count, bad_check_digit, count_people, csv_bytes, people
 
 
 @pytest.fixture
@@ -131,33 +131,91 @@ def test_dismiss_from_the_report(browser):
 
 
 def test_rule_editor(browser, db):
+    """Rules are edited one at a time through a form per rule type, never as raw JSON."""
     page = browser.get("/governance/rules")
     assert page.status_code == 200 and "人口基础信息" in page.text
     page = browser.get("/governance/rules/population")
-    assert page.status_code == 200 and "citizen_id" in page.text and "系统默认规则" in page.text
-    csrf = csrf_from(page.text)
+    assert page.status_code == 200 and "<code>citizen_id</code>" in page.text and "系统默认规则" in page.text
+    assert "<textarea" not in page.text and "JSON" not in page.text
+    assert "公民身份号码校验（GB 11643）" in page.text
+    assert 'href="/governance/rules/population/new?type=pattern"' in page.text
+
+    # A pattern rule: its form asks for the field and the regular expression.
+    form = browser.get("/governance/rules/population/new?type=pattern")
+    assert form.status_code == 200 and 'name="regex"' in form.text and 'name="values"' not in form.text
+    csrf = csrf_from(form.text)
+    empty = browser.post("/governance/rules/population/new", data={"csrf_token": csrf, "type": "pattern"})
+    assert empty.status_code == 422
+    assert 'href="#field"' in empty.text and "请选择要检查的字段" in empty.text
+    assert 'href="#regex"' in empty.text and "请填写正则表达式" in empty.text
     bad = browser.post(
-        "/governance/rules/population", data={"csrf_token": csrf, "rules": "[{oops"}, follow_redirects=False
+        "/governance/rules/population/new",
+        data={"csrf_token": csrf, "type": "pattern", "field": "phone", "regex": "(?=x)"},
     )
     assert bad.status_code == 422
-    assert "error-summary" in bad.text and "不是有效的 JSON" in bad.text and "[{oops" in bad.text
-    wrong = browser.post(
-        "/governance/rules/population",
-        data={"csrf_token": csrf, "rules": '[{"type": "required", "field": "shoe_size"}]'},
-        follow_redirects=False,
+    assert 'href="#regex"' in bad.text and "正则表达式无效" in bad.text
+    assert 'value="(?=x)"' in bad.text, "what was typed is kept"
+    heavy = browser.post(
+        "/governance/rules/population/new",
+        data={"csrf_token": csrf, "type": "pattern", "field": "phone", "regex": "1", "weight": "2"},
     )
-    assert wrong.status_code == 422 and "没有字段" in wrong.text
+    assert heavy.status_code == 422 and 'href="#weight"' in heavy.text and "不超过 1" in heavy.text
     ok = browser.post(
-        "/governance/rules/population",
-        data={"csrf_token": csrf, "rules": '[{"type": "required", "field": "citizen_id"}]', "note": "精简"},
+        "/governance/rules/population/new",
+        data={"csrf_token": csrf, "type": "pattern", "field": "phone", "regex": "1\\d{10}", "note": "手机号"},
         follow_redirects=False,
     )
     assert ok.status_code == 303
     page = browser.get(ok.headers["location"])
-    assert "第 1 版" in page.text and "精简" in page.text
-    # Another department's rules are shown read-only.
+    assert (
+        "第 1 版" in page.text
+        and "手机号" in page.text
+        and '<code class="rule-code">1\\d{10}</code>' in page.text
+    )
+
+    # An enum rule takes its values one per line; a range rule needs one bound at least.
+    enum = browser.post(
+        "/governance/rules/population/new",
+        data={"csrf_token": csrf, "type": "enum", "field": "gender", "values": "男\n女\n未说明\n"},
+        follow_redirects=False,
+    )
+    assert enum.status_code == 303
+    assert "允许的取值：男、女、未说明" in browser.get("/governance/rules/population").text
+    no_bound = browser.post(
+        "/governance/rules/population/new", data={"csrf_token": csrf, "type": "range", "field": "birth_date"}
+    )
+    assert no_bound.status_code == 422 and 'href="#min"' in no_bound.text
+    unknown = browser.post("/governance/rules/population/new", data={"csrf_token": csrf, "type": "magic"})
+    assert unknown.status_code == 422 and "请从列表中选择规则类型" in unknown.text
+
+    # Edit, then delete, the last rule: each is a new version.
+    page = browser.get("/governance/rules/population")
+    last = max(int(i) for i in re.findall(r"/governance/rules/population/(\d+)/edit", page.text))
+    edit = browser.get(f"/governance/rules/population/{last}/edit")
+    assert edit.status_code == 200 and "男\n女\n未说明" in edit.text
+    changed = browser.post(
+        f"/governance/rules/population/{last}/edit",
+        data={"csrf_token": csrf, "field": "gender", "values": "男\n女\n未知"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    assert "允许的取值：男、女、未知" in browser.get("/governance/rules/population").text
+    gone = browser.post(
+        f"/governance/rules/population/{last}/delete", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert gone.status_code == 303
+    page = browser.get("/governance/rules/population")
+    assert "未知" not in page.text and "第 4 版" in page.text
+    assert browser.get("/governance/rules/population/999/edit").status_code == 404
+    assert (
+        browser.post("/governance/rules/population/0/delete", data={"csrf_token": "forged"}).status_code
+        == 403
+    )
+
+    # Another department's rules are shown read-only, and their forms are refused.
     other = browser.get("/governance/rules/legal_person")
-    assert other.status_code == 200 and 'action="/governance/rules/legal_person"' not in other.text
+    assert other.status_code == 200 and "/governance/rules/legal_person/new" not in other.text
+    assert browser.get("/governance/rules/legal_person/new?type=required").status_code == 403
 
 
 def test_conflicts_page_and_resolution(browser, client, db, second_officer):
@@ -262,3 +320,27 @@ def test_long_lists_are_paged(browser):
     assert "没有符合条件的行" in corrected.text
     listing = browser.get("/governance?resource_key=population&status=partial")
     assert f"/governance/loads/{load_id}" in listing.text
+
+
+def test_column_template_downloads_and_loads_back(browser, client, db):
+    """Governance offers each resource's columns as a CSV template (UTF-8 with BOM, Chinese headers)
+    that, filled in, loads as it is."""
+    page = browser.get("/governance")
+    assert 'href="/governance/template/population.csv"' in page.text
+    r = browser.get("/governance/template/population.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    header = r.content.decode("utf-8-sig").strip().split(",")
+    assert header[:2] == ["公民身份号码", "姓名"] and "数据来源" not in header
+    row = people(1, seed=86)[0]
+    filled = r.content.decode("utf-8-sig").strip() + "\r\n" + ",".join(row[c] for c in POP_COLUMNS) + "\r\n"
+    loaded = post_file(browser, ("\ufeff" + filled).encode())
+    assert loaded.status_code == 303, loaded.text
+    assert count_people(db, [row["citizen_id"]]) == 1
+    assert browser.get("/governance/template/nowhere.csv").status_code == 404
+
+
+def test_column_template_is_for_data_officers(client, city):
+    signed_in(client, city.accounts["citizen"], as_="citizen")
+    assert client.get("/governance/template/population.csv").status_code == 403

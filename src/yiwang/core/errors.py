@@ -244,8 +244,38 @@ _STATUS_BASES.update(
 )
 
 
-def from_validation_errors(raw: list[dict[str, Any]]) -> Invalid:
-    """Turn pydantic/FastAPI validation errors into one Invalid problem with Chinese messages."""
+# Messages that say how much was wanted, from pydantic's context ({min_length}, {ge}, …).
+PYDANTIC_MESSAGES_WITH_LIMIT: dict[str, str] = {
+    "string_too_short": "至少填写 {min_length} 个字",
+    "string_too_long": "最多 {max_length} 个字",
+    "too_short": "至少选择 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than_equal": "不能大于 {le}",
+    "greater_than": "应大于 {gt}",
+    "less_than": "应小于 {lt}",
+}
+
+
+def field_labels(model: Any) -> dict[str, str]:
+    """Field name → the words people know it by, from a pydantic model: each field's `title`, else
+    its `description` up to the first comma or bracket ("用途，如“婚姻登记办理”" → "用途")."""
+    import re
+
+    out: dict[str, str] = {}
+    for name, info in getattr(model, "model_fields", {}).items():
+        text = info.title or info.description or ""
+        label = re.split(r"[，,；;（(：:]", text, maxsplit=1)[0].strip()
+        if label and not label.isascii():
+            out[name] = label
+    return out
+
+
+def from_validation_errors(raw: list[dict[str, Any]], labels: dict[str, str] | None = None) -> Invalid:
+    """Turn pydantic/FastAPI validation errors into one Invalid problem with Chinese messages.
+
+    With `labels` (field name → Chinese name, see `field_labels`) each message names its field
+    ("用途：至少填写 2 个字"), so an error summary read on its own still says what to fix."""
     errors: list[FieldError] = []
     for err in raw:
         loc = [str(p) for p in err.get("loc", ())]
@@ -254,11 +284,23 @@ def from_validation_errors(raw: list[dict[str, Any]]) -> Invalid:
             loc = loc[1:]
         name = ".".join(loc) or "body"
         kind = str(err.get("type", ""))
-        message = PYDANTIC_MESSAGES.get(kind)
+        ctx = err.get("ctx") or {}
+        message = None
+        if kind in PYDANTIC_MESSAGES_WITH_LIMIT:
+            try:
+                message = PYDANTIC_MESSAGES_WITH_LIMIT[kind].format(**ctx)
+            except (KeyError, IndexError):
+                message = None
+        message = message or PYDANTIC_MESSAGES.get(kind)
         if message is None:
-            ctx_error = (err.get("ctx") or {}).get("error")
+            ctx_error = ctx.get("error")
             # ValueErrors raised by our own validators already carry Chinese text.
             message = str(ctx_error) if ctx_error else "格式不正确"
+        label = (labels or {}).get(loc[0]) if loc else None
+        if label and kind == "missing":
+            message = f"请填写{label}"
+        elif label:
+            message = f"{label}：{message}"
         errors.append(FieldError(name, message))
-    summary = "；".join(f"{e.field}：{e.message}" for e in errors)
+    summary = "；".join(e.message if labels else f"{e.field}：{e.message}" for e in errors)
     return Invalid(detail=summary, errors=errors)

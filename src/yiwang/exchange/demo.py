@@ -6,7 +6,8 @@ After the catalog is seeded (every registry resource published and mounted), it 
 * two grants, decided a month ago: the demo relying party may read 人口基本信息 for “政务服务身份核验”
   (approved as asked), the marriage system for “婚姻登记办理” (narrowed: no phone number, a lower rate);
 * open requests: one filed ten working days ago and now overdue (社会保险缴费信息), one filed today
-  (不动产登记信息); and one refused (无犯罪记录, with the provider's opinion);
+  (不动产登记信息), one filed two days ago for 市公安局 to decide (户籍信息, for marriage registration);
+  and one refused (无犯罪记录, with the provider's opinion);
 * a few hundred historical calls over the last 30 days — population lookups under both grants,
   法人基本信息 lookups (无条件共享), a few refused calls — each with its audit record written at the
   call's time, about a dozen of them about the demo citizen and a few about the demo enterprise, so
@@ -100,7 +101,14 @@ def seed_demo_exchange(
     marriage = identity.get_client(session, actor, marriage_client_id)
     entries = {
         k: catalog.entry_for_resource(session, k)
-        for k in ("population", "legal_person", "social_insurance", "property", "no_criminal_record")
+        for k in (
+            "population",
+            "legal_person",
+            "social_insurance",
+            "property",
+            "no_criminal_record",
+            "household",
+        )
     }
     now = clock.now()
     today = clock.to_local(now).date()
@@ -200,6 +208,22 @@ def seed_demo_exchange(
             period_to=(today + timedelta(days=365)).isoformat(),
         )
         out.requests["pending_property"] = r.id
+    if entries["household"] is not None:
+        # Waiting for 市公安局: its data officer finds a request to decide on the first visit.
+        with clock.freeze(now - timedelta(days=2)):
+            r = _request(
+                session,
+                actor,
+                resource_key="household",
+                client_id=marriage.client_id,
+                purpose=MARRIAGE_PURPOSE,
+                legal_basis="《婚姻登记条例》第五条：办理结婚登记应当出具本人的户口簿",
+                fields=["household_no", "citizen_id", "name", "head_name", "address"],
+                rate_per_minute=120,
+                period_from=(today - timedelta(days=2)).isoformat(),
+                period_to=(today + timedelta(days=728)).isoformat(),
+            )
+        out.requests["pending_household"] = r.id
 
     out.calls = _historical_calls(
         session, rng, entries, departments, demo, marriage, citizen_id, credit_code, out, calls, days, now
@@ -252,7 +276,9 @@ def _historical_calls(
             plan.append(
                 (
                     at,
-                    demo_actor if rng.random() < 0.5 else marriage_actor,
+                    # Only the platform's service system verifies companies: a marriage registry
+                    # has no business reading the legal-person registry.
+                    demo_actor,
                     "legal_person",
                     COMPANY_PURPOSE,
                     subject or rng.choice(firms),

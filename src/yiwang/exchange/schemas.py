@@ -6,6 +6,7 @@ rows). Families: `RequestCreate` / `Decision` / `RequestRead` / `RequestList`, `
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
@@ -92,8 +93,8 @@ class RequestCreate(BaseModel):
     bulk: bool = Field(default=False, description="是否申请批量 / 按区域切片获取（数据回流）")
     region_prefix: str | None = Field(default=None, max_length=12, description="切片限定的地区代码前缀")
     rate_per_minute: int = Field(default=60, ge=1, le=1_000_000, description="每分钟调用上限")
-    period_from: date
-    period_to: date
+    period_from: date = Field(description="使用期限起始日")
+    period_to: date = Field(description="使用期限截止日")
 
     _fields = field_validator("fields")(_check_fields)
     _region = field_validator("region_prefix")(_check_region)
@@ -437,6 +438,13 @@ class CallLogRow(BaseModel):
     @property
     def mode_label(self) -> str:
         return MODES.get(self.mode, self.mode)
+
+    @property
+    def reason_text(self) -> str:
+        """The reason for people: the stored reason leads with the problem type ("no-grant: …") for
+        machines; the page shows only the Chinese part."""
+        head, sep, rest = self.reason.partition(": ")
+        return rest if sep and re.fullmatch(r"[a-z0-9-]+", head) else self.reason
 
 
 class CallLogPage(BaseModel):

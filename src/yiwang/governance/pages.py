@@ -8,11 +8,10 @@ to the audit chain through the app's problem handler.
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,14 +20,14 @@ from starlette.concurrency import run_in_threadpool
 
 from yiwang import identity, registry, web
 from yiwang.core.deps import ActorDep, DatabaseDep, SessionDep
-from yiwang.core.errors import FieldError, Invalid, Problem
+from yiwang.core.errors import FieldError, Invalid, NotFound, Problem
 from yiwang.core.security import Actor, require_authenticated
 from yiwang.governance import schemas as s
 from yiwang.governance.api import end_request_transaction, receive_upload
 from yiwang.governance.service import conflicts, grading, loads, rulesets
-from yiwang.governance.service.access import can_manage, require_officer
-from yiwang.governance.service.reading import FORMAT_LABELS, scratch_dir
-from yiwang.governance.service.rules import RULE_LABELS, RULE_TYPES
+from yiwang.governance.service.access import can_manage, require_manage, require_officer
+from yiwang.governance.service.reading import FORMAT_LABELS, column_template, scratch_dir
+from yiwang.governance.service.rules import LOADER_FIELDS, RULE_LABELS, RULE_TYPES
 from yiwang.web import FormFields
 
 router = APIRouter(prefix="/governance", include_in_schema=False)
@@ -179,6 +178,22 @@ def _loads_page(
 @router.get("", response_class=HTMLResponse)
 def loads_page(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
     return _loads_page(request, session, actor)
+
+
+@router.get("/template/{resource_key}.csv")
+def column_template_csv(request: Request, resource_key: str, actor: ActorDep) -> Response:
+    """The resource's columns as an empty CSV (UTF-8 with BOM) to fill in and upload."""
+    require_officer(actor, "governance.page.loads")
+    try:
+        spec = registry.resource(resource_key)
+    except Exception:
+        raise NotFound(detail="没有这个基础库资源") from None
+    filename = quote(f"{spec.name}-列模板.csv")
+    return Response(
+        column_template(spec, LOADER_FIELDS),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
 
 
 @router.post("/loads", response_class=HTMLResponse)
@@ -396,14 +411,89 @@ def rules_index(request: Request, session: SessionDep, actor: ActorDep) -> HTMLR
     return _render(request, actor, "rules_index.html", "质量规则", items=items)
 
 
+FIELD_TYPE_LABELS = {
+    "string": "文本",
+    "int": "整数",
+    "money_fen": "金额（分）",
+    "date": "日期",
+    "datetime": "日期时间",
+    "bool": "是/否",
+    "float": "小数",
+}
+# What each rule type asks for on its form, besides the field, the message and the weight.
+RULE_PARAMS: dict[str, tuple[str, ...]] = {
+    "required": (),
+    "pattern": ("regex",),
+    "enum": ("values",),
+    "range": ("min", "max"),
+    "citizen_id": (),
+    "credit_code": (),
+    "date_sane": (),
+    "unique": ("fields",),
+    "reference": ("resource",),
+    "citizen_id_match": ("id_field",),
+}
+RULE_HELP = {
+    "required": "该字段不能为空。",
+    "pattern": "整个值须符合所填的正则表达式（不支持前后查找）。",
+    "enum": "值须是所列取值之一。",
+    "range": "数值或日期须在最小值与最大值之间（可只填一端）；日期写作 2026-12-01。",
+    "citizen_id": "按 GB 11643 校验公民身份号码（长度、地区、出生日期和校验位）。",
+    "credit_code": "按 GB 32100 校验统一社会信用代码。",
+    "date_sane": "日期不能晚于今天，也不能早于 1900 年 1 月 1 日。",
+    "unique": "文件中不能有重复的值；选择多个字段时按组合判断。",
+    "reference": "值须是所选基础库中的主体。",
+    "citizen_id_match": "与身份证号码中的出生日期或性别一致。",
+}
+
+
+def _field_label(spec: registry.ResourceSpec, name: str) -> str:
+    try:
+        return spec.field_spec(name).label
+    except Exception:
+        return name
+
+
+def _rule_view(spec: registry.ResourceSpec, index: int, rule: dict[str, Any]) -> dict[str, Any]:
+    """A stored rule as people read it: type and field in Chinese, parameters spelled out."""
+    kind = rule.get("type", "")
+    params: list[tuple[str, str, bool]] = []  # (label, value, is_code)
+    if kind == "pattern":
+        params.append(("正则表达式", rule.get("regex", ""), True))
+    elif kind == "enum":
+        params.append(("允许的取值", "、".join(rule.get("values") or []), False))
+    elif kind == "range":
+        if rule.get("min") is not None:
+            params.append(("最小值", str(rule["min"]), False))
+        if rule.get("max") is not None:
+            params.append(("最大值", str(rule["max"]), False))
+    elif kind == "unique" and rule.get("fields"):
+        params.append(("组合字段", "、".join(_field_label(spec, f) for f in rule["fields"]), False))
+    elif kind == "reference":
+        key = rule.get("resource", "")
+        name = next((r.name for r in registry.resources() if r.key == key), key)
+        params.append(("关联基础库", name, False))
+    elif kind == "citizen_id_match":
+        params.append(("身份证号码字段", _field_label(spec, rule.get("id_field", "")), False))
+    field = rule.get("field", "")
+    return {
+        "index": index,
+        "type": kind,
+        "type_label": RULE_LABELS.get(kind, "其他规则"),
+        "field": field,
+        "field_label": _field_label(spec, field),
+        "params": params,
+        "message": rule.get("message") or "",
+        "weight": rule.get("weight"),
+    }
+
+
 def _rules_page(
     request: Request,
     session: Session,
     actor: Actor,
     resource_key: str,
     *,
-    text: str | None = None,
-    note: str = "",
     errors: Any = None,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -418,12 +508,12 @@ def _rules_page(
         status_code=status_code,
         spec=spec,
         current=current,
+        rules=[_rule_view(spec, i, r) for i, r in enumerate(current.rules)],
         history=history,
-        text=text if text is not None else json.dumps(current.rules, ensure_ascii=False, indent=2),
-        note=note,
         errors=errors,
         manage=can_manage(session, actor, spec),
-        rule_types=[(t, RULE_LABELS[t]) for t in RULE_TYPES],
+        rule_types=[(t, RULE_LABELS[t], RULE_HELP[t]) for t in RULE_TYPES],
+        field_type_labels=FIELD_TYPE_LABELS,
     )
 
 
@@ -432,43 +522,301 @@ def rules_page(request: Request, resource_key: str, session: SessionDep, actor: 
     return _rules_page(request, session, actor, resource_key)
 
 
-@router.post("/rules/{resource_key}", response_class=HTMLResponse)
-def rules_save(
+def _rule_form_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    resource_key: str,
+    kind: str,
+    *,
+    index: int | None,
+    form: dict[str, Any],
+    note: str = "",
+    errors: Any = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    spec = registry.resource(resource_key)
+    # The service refuses the save as well; the form is not even offered.
+    require_manage(session, actor, spec, "governance.rules.update", "修改质量规则")
+    label = RULE_LABELS[kind]
+    title = f"{'修改' if index is not None else '添加'}{label}规则"
+    return _render(
+        request,
+        actor,
+        "rule_form.html",
+        f"{title} · {spec.name}",
+        status_code=status_code,
+        spec=spec,
+        kind=kind,
+        kind_label=label,
+        kind_help=RULE_HELP[kind],
+        params=RULE_PARAMS[kind],
+        index=index,
+        form=form,
+        note=note,
+        errors=errors,
+        heading=title,
+        field_options=[
+            (f.name, f"{f.label}（{FIELD_TYPE_LABELS.get(f.type, f.type)}）") for f in spec.fields
+        ],
+        resource_options=[(r.key, r.name) for r in registry.resources()],
+    )
+
+
+def _form_of(rule: dict[str, Any]) -> dict[str, Any]:
+    """A stored rule as the values of its form."""
+    return {
+        "field": rule.get("field", ""),
+        "message": rule.get("message") or "",
+        "weight": "" if rule.get("weight") is None else str(rule["weight"]),
+        "regex": rule.get("regex") or "",
+        "values": "\n".join(rule.get("values") or []),
+        "min": "" if rule.get("min") is None else str(rule["min"]),
+        "max": "" if rule.get("max") is None else str(rule["max"]),
+        "fields": list(rule.get("fields") or []),
+        "resource": rule.get("resource") or "",
+        "id_field": rule.get("id_field") or "",
+    }
+
+
+def _rule_from_form(kind: str, form: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """The rule a form describes, and the errors found before the rule set's own check."""
+    errors: list[FieldError] = []
+    rule: dict[str, Any] = {"type": kind, "field": form["field"].strip()}
+    if not rule["field"]:
+        errors.append(FieldError("field", "请选择要检查的字段"))
+    if form["message"].strip():
+        rule["message"] = form["message"].strip()
+    weight = form["weight"].strip()
+    if weight:
+        try:
+            value = float(weight)
+            if not 0 < value <= 1:
+                raise ValueError
+            rule["weight"] = value
+        except ValueError:
+            errors.append(FieldError("weight", "权重应是大于 0、不超过 1 的数，例如 0.5"))
+    if kind == "pattern":
+        if not form["regex"].strip():
+            errors.append(FieldError("regex", "请填写正则表达式"))
+        rule["regex"] = form["regex"].strip()
+    elif kind == "enum":
+        values = [v.strip() for v in form["values"].splitlines() if v.strip()]
+        if not values:
+            errors.append(FieldError("values", "请填写允许的取值，每行一个"))
+        rule["values"] = values
+    elif kind == "range":
+        lo, hi = form["min"].strip(), form["max"].strip()
+        if not lo and not hi:
+            errors.append(FieldError("min", "最小值和最大值至少填一个"))
+        for name, value in (("min", lo), ("max", hi)):
+            if value:
+                rule[name] = int(value) if value.lstrip("-").isdigit() else value
+    elif kind == "unique":
+        fields = [f for f in form["fields"] if f]
+        if fields:
+            if rule["field"] and rule["field"] not in fields:
+                fields.insert(0, rule["field"])
+            rule["fields"] = fields
+    elif kind == "reference":
+        if not form["resource"]:
+            errors.append(FieldError("resource", "请选择关联的基础库"))
+        rule["resource"] = form["resource"]
+    elif kind == "citizen_id_match":
+        if not form["id_field"]:
+            errors.append(FieldError("id_field", "请选择身份证号码字段"))
+        rule["id_field"] = form["id_field"]
+    return rule, errors
+
+
+# Errors of the rule set's own check name a field of the JSON (`rules.3.regex`); on the form they
+# belong to the input of the same name.
+_RULE_FIELDS = {
+    "field",
+    "fields",
+    "message",
+    "weight",
+    "regex",
+    "values",
+    "min",
+    "max",
+    "resource",
+    "id_field",
+}
+
+
+def _form_errors(problem: Problem, index: int) -> list[FieldError]:
+    out = []
+    for e in problem.errors or []:
+        parts = e.field.split(".")
+        name = parts[2] if len(parts) > 2 and parts[1] == str(index) else ""
+        out.append(FieldError(name if name in _RULE_FIELDS else "", e.message))
+    return out or [FieldError("", problem.detail or problem.title)]
+
+
+def _rule_kind(kind: str) -> str:
+    if kind not in RULE_PARAMS:
+        raise Invalid.on("type", "请从列表中选择规则类型")
+    return kind
+
+
+@router.get("/rules/{resource_key}/new", response_class=HTMLResponse)
+def rule_new(
+    request: Request, resource_key: str, session: SessionDep, actor: ActorDep, type: str = ""
+) -> HTMLResponse:
+    kind = _rule_kind(type)
+    return _rule_form_page(request, session, actor, resource_key, kind, index=None, form=_form_of({}))
+
+
+@router.get("/rules/{resource_key}/{index}/edit", response_class=HTMLResponse)
+def rule_edit(
+    request: Request, resource_key: str, index: int, session: SessionDep, actor: ActorDep
+) -> HTMLResponse:
+    current = rulesets.get_rule_set(session, actor, resource_key)
+    if not 0 <= index < len(current.rules):
+        raise NotFound(detail="没有这条规则，规则可能已被修改，请返回规则列表")
+    rule = current.rules[index]
+    return _rule_form_page(
+        request,
+        session,
+        actor,
+        resource_key,
+        _rule_kind(rule.get("type", "")),
+        index=index,
+        form=_form_of(rule),
+    )
+
+
+def _save_rule(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    resource_key: str,
+    kind: str,
+    index: int | None,
+    form: dict[str, Any],
+    note: str,
+) -> Response:
+    current = rulesets.get_rule_set(session, actor, resource_key)
+    rules = list(current.rules)
+    if index is not None and not 0 <= index < len(rules):
+        raise NotFound(detail="没有这条规则，规则可能已被修改，请返回规则列表")
+    rule, errors = _rule_from_form(kind, form)
+    at = index if index is not None else len(rules)
+    if not errors:
+        if index is None:
+            rules.append(rule)
+        else:
+            rules[index] = rule
+        verb = "修改" if index is not None else "添加"
+        field_label = _field_label(registry.resource(resource_key), rule["field"])
+        default_note = f"{verb}{RULE_LABELS[kind]}规则（{field_label}）"
+        try:
+            rulesets.update_rule_set(session, actor, resource_key, rules, note.strip() or default_note)
+        except Problem as problem:
+            if not _recoverable(problem):
+                raise
+            session.rollback()
+            errors = _form_errors(problem, at)
+    if errors:
+        return _rule_form_page(
+            request, session, actor, resource_key, kind, index=index, form=form, note=note, errors=errors,
+            status_code=422,
+        )  # fmt: skip
+    return _redirect(f"/governance/rules/{resource_key}?done=rules-saved")
+
+
+def _rule_form_fields(
+    field: str, message: str, weight: str, regex: str, values: str, min_: str, max_: str,
+    fields: list[str], resource: str, id_field: str,
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "field": field, "message": message, "weight": weight, "regex": regex, "values": values,
+        "min": min_, "max": max_, "fields": fields, "resource": resource, "id_field": id_field,
+    }  # fmt: skip
+
+
+RuleText = Annotated[str, Form(max_length=500)]
+
+
+@router.post("/rules/{resource_key}/new", response_class=HTMLResponse)
+def rule_add(
     request: Request,
     resource_key: str,
     session: SessionDep,
     actor: ActorDep,
     csrf_token: Annotated[str, Form()] = "",
-    rules: Annotated[str, Form(max_length=200_000)] = "",
+    type: Annotated[str, Form(max_length=32)] = "",
+    field: Annotated[str, Form(max_length=64)] = "",
+    message: Annotated[str, Form(max_length=200)] = "",
+    weight: Annotated[str, Form(max_length=16)] = "",
+    regex: RuleText = "",
+    values: Annotated[str, Form(max_length=20_000)] = "",
+    min: Annotated[str, Form(max_length=32)] = "",
+    max: Annotated[str, Form(max_length=32)] = "",
+    fields: Annotated[list[str] | None, Form()] = None,
+    resource: Annotated[str, Form(max_length=64)] = "",
+    id_field: Annotated[str, Form(max_length=64)] = "",
     note: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     require_csrf(request, csrf_token)
-    try:
-        try:
-            parsed = json.loads(rules)
-        except json.JSONDecodeError as exc:
-            raise Invalid.on(
-                "rules", f"不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列（{exc.msg}）"
-            ) from None
-        rulesets.update_rule_set(session, actor, resource_key, parsed, note)
-    except Problem as problem:
-        if not _recoverable(problem):
-            raise
-        session.rollback()
-        errors = [
-            FieldError("rules", f"{e.field}：{e.message}" if e.field != "rules" else e.message)
-            for e in problem.errors
-        ] or [FieldError("rules", problem.detail)]
-        return _rules_page(
-            request,
-            session,
-            actor,
-            resource_key,
-            text=rules,
-            note=note,
-            errors=errors,
-            status_code=problem.status,
-        )
+    form = _rule_form_fields(
+        field, message, weight, regex, values, min, max, fields or [], resource, id_field
+    )
+    return _save_rule(request, session, actor, resource_key, _rule_kind(type), None, form, note)
+
+
+@router.post("/rules/{resource_key}/{index}/edit", response_class=HTMLResponse)
+def rule_update(
+    request: Request,
+    resource_key: str,
+    index: int,
+    session: SessionDep,
+    actor: ActorDep,
+    csrf_token: Annotated[str, Form()] = "",
+    field: Annotated[str, Form(max_length=64)] = "",
+    message: Annotated[str, Form(max_length=200)] = "",
+    weight: Annotated[str, Form(max_length=16)] = "",
+    regex: RuleText = "",
+    values: Annotated[str, Form(max_length=20_000)] = "",
+    min: Annotated[str, Form(max_length=32)] = "",
+    max: Annotated[str, Form(max_length=32)] = "",
+    fields: Annotated[list[str] | None, Form()] = None,
+    resource: Annotated[str, Form(max_length=64)] = "",
+    id_field: Annotated[str, Form(max_length=64)] = "",
+    note: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    require_csrf(request, csrf_token)
+    current = rulesets.get_rule_set(session, actor, resource_key)
+    if not 0 <= index < len(current.rules):
+        raise NotFound(detail="没有这条规则，规则可能已被修改，请返回规则列表")
+    kind = _rule_kind(current.rules[index].get("type", ""))
+    form = _rule_form_fields(
+        field, message, weight, regex, values, min, max, fields or [], resource, id_field
+    )
+    return _save_rule(request, session, actor, resource_key, kind, index, form, note)
+
+
+@router.post("/rules/{resource_key}/{index}/delete")
+def rule_delete(
+    request: Request,
+    resource_key: str,
+    index: int,
+    session: SessionDep,
+    actor: ActorDep,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    require_csrf(request, csrf_token)
+    current = rulesets.get_rule_set(session, actor, resource_key)
+    if not 0 <= index < len(current.rules):
+        raise NotFound(detail="没有这条规则，规则可能已被修改，请返回规则列表")
+    spec = registry.resource(resource_key)
+    gone = current.rules[index]
+    rules = [r for i, r in enumerate(current.rules) if i != index]
+    note = (
+        f"删除{RULE_LABELS.get(gone.get('type', ''), '')}规则（{_field_label(spec, gone.get('field', ''))}）"
+    )
+    rulesets.update_rule_set(session, actor, resource_key, rules, note)
     return _redirect(f"/governance/rules/{resource_key}?done=rules-saved")
 
 

@@ -15,18 +15,19 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
-from yiwang.core.errors import FieldError, Invalid, Problem, from_validation_errors
+from yiwang.core.errors import FieldError, Invalid, Problem, field_labels, from_validation_errors
 
 M = TypeVar("M", bound=BaseModel)
 PAGE_SIZES = (20, 50, 100)
 
 
 def parse(model: type[M], data: dict[str, Any]) -> M:
-    """`data` as `model`, or one `Invalid` carrying a Chinese message per failing field."""
+    """`data` as `model`, or one `Invalid` carrying a Chinese message per failing field, each naming
+    its field in the words of the model's titles ("用途：至少填写 2 个字")."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_errors(list(exc.errors())) from None
+        raise from_validation_errors(list(exc.errors()), field_labels(model)) from None
 
 
 def int_or_none(value: str | None, field: str, message: str = "请选择列表中的一项") -> int | None:

@@ -151,6 +151,7 @@ def recent(
     action: str | None = None,
     action_prefix: str | None = None,
     actor_id: str | None = None,
+    actor_name: str | None = None,
     actor_kind: str | None = None,
     subject: str | None = None,
     object_type: str | None = None,
@@ -172,6 +173,8 @@ def recent(
         stmt = stmt.where(_R.c.action.startswith(action_prefix, autoescape=True))
     if actor_id:
         stmt = stmt.where(_R.c.actor_id == actor_id)
+    if actor_name:
+        stmt = stmt.where(_R.c.actor_name == actor_name)
     if actor_kind:
         stmt = stmt.where(_R.c.actor_kind == actor_kind)
     if subject:

@@ -68,11 +68,14 @@ def requests_page(
     session: SessionDep,
     actor: ActorDep,
     box: Annotated[str, Query(max_length=16)] = "incoming",
-    status_: Annotated[str, Query(alias="status", max_length=16)] = "",
+    status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     overdue: Annotated[str, Query(max_length=1)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     _require_staff(actor, "exchange.request.list")
+    # "待我审批" is what is still waiting: decided requests only when asked for (status="" is all).
+    if status_ is None:
+        status_ = "submitted" if box == "incoming" else ""
     late = True if overdue == "1" else None
     first = exchange.list_requests(session, actor, box=box, status=status_, overdue=late, limit=1)
     offset, pages = paging(first.total, page, PAGE_SIZE)
@@ -118,7 +121,14 @@ def new_request(
         "region_prefix": "",
     }
     return render(
-        request, actor, "request_new.html", "提出共享申请", entries=entries, chosen=chosen, form=form
+        request,
+        actor,
+        "request_new.html",
+        "提出共享申请",
+        entries=entries,
+        chosen=chosen,
+        form=form,
+        systems=exchange.filing_systems(session, actor),
     )
 
 
@@ -172,6 +182,7 @@ def file_request_page(
             entries=entries,
             chosen=chosen,
             form=shown,
+            systems=exchange.filing_systems(session, actor),
             errors=page_errors(problem, "purpose"),
         )
     return redirect(f"/exchange/requests/{req.id}?done=filed")
@@ -509,10 +520,13 @@ def calls_page(
     side: Annotated[str, Query(max_length=16)] = "provider",
     day: Annotated[str, Query(max_length=10)] = "",
     result: Annotated[str, Query(max_length=8)] = "",
+    call: Annotated[str, Query(max_length=19)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     _require_staff(actor, "exchange.calls.read")
     dept = int(department_id) if department_id.isdigit() else None
+    if call and not call.isdigit():
+        raise Invalid.on("call", "调用编号应为数字")
     when = _stats_args("day", side, day, "")["date_from"]
     log = exchange.call_log(
         session,
@@ -522,6 +536,7 @@ def calls_page(
         side=side,
         day=when,
         result=result,
+        call_id=int(call) if call else None,
         offset=(page - 1) * 50,
         limit=50,
     )
@@ -531,6 +546,7 @@ def calls_page(
         "side": side,
         "day": day,
         "result": result,
+        "call": call,
     }
     return render(request, actor, "calls.html", "共享调用日志", log=log, query=query, page=page)
 

@@ -31,6 +31,7 @@ from yiwang.exchange.service.pipeline import serve, serve_http
 from yiwang.exchange.service.requests import (
     decide_request,
     file_request,
+    filing_systems,
     get_request,
     list_requests,
     may_decide,
@@ -54,6 +55,7 @@ __all__ = [
     "data_use_call",
     "decide_request",
     "file_request",
+    "filing_systems",
     "get_grant",
     "get_objection",
     "get_request",

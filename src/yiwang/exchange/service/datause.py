@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from yiwang.core import audit, clock
 from yiwang.core.audit.encoding import from_micros
 from yiwang.core.errors import Conflict, Forbidden, Invalid, NotFound
+from yiwang.core.labels import action_label
 from yiwang.core.security import Actor, ActorKind, require_authenticated
 from yiwang.exchange.models import Call, Objection
 from yiwang.exchange.schemas import (
@@ -55,6 +56,7 @@ _USE_COLUMNS = (
     _C.c.row_count,
 )
 MAX_PAGE: Final = 100
+# Worded for the person whose data it is; other actions take the platform-wide label (core.labels).
 ACTION_LABELS: Final = {
     "identity.register": "注册账号",
     "identity.login": "登录",
@@ -167,7 +169,7 @@ def platform_access(session: Session, actor: Actor, *, limit: int = 30) -> list[
             PlatformAccess(
                 at=record.at,
                 action=record.action,
-                action_label=ACTION_LABELS.get(record.action, record.action),
+                action_label=ACTION_LABELS.get(record.action) or action_label(record.action),
                 actor_kind=record.actor_kind,
                 actor_name=record.actor_name if record.actor_kind == "system" else _staff_label(record),
                 purpose=record.purpose,

@@ -101,7 +101,7 @@ def box_filter(
     """The WHERE clause of a list for `actor`: incoming (as provider), outgoing (as consumer) or all."""
     require_authenticated(actor)
     if box not in ("incoming", "outgoing", "all"):
-        raise Invalid.on("box", "box 应为 incoming（待我方审批）、outgoing（我方提出）或 all")
+        raise Invalid.on("box", "范围应为待我方审批、我方提出或全部")
     if actor.kind is ActorKind.SYSTEM and actor.client_id and not actor.is_platform_admin:
         if box == "incoming":
             return false()
@@ -123,7 +123,8 @@ def box_filter(
             return None
         if operators:
             return or_(provider_col.in_(sorted(operators)), consumer_col.in_(sorted(operators)))
-        raise Forbidden(detail="只有部门数据管理员和平台运营人员可以查看共享申请").audited(actor, action)
+        what = "共享授权" if action.split(".")[1:2] == ["grant"] else "共享申请"
+        raise Forbidden(detail=f"只有部门数据管理员和平台运营人员可以查看{what}").audited(actor, action)
     return (provider_col if box == "incoming" else consumer_col).in_(sorted(units))
 
 

@@ -187,12 +187,14 @@ def _find_grant(session: Session, call: CallState, now: datetime) -> GrantTerms:
         if g.revoked_at is not None:
             raise refusal("grant-revoked", f"{who}调用「{name}」的授权（编号 {g.id}）已被撤销")
         if now > g.valid_until:
-            until = clock.to_local(g.valid_until).strftime("%Y-%m-%d")
+            end = clock.to_local(g.valid_until)
+            until = f"{end.year}年{end.month}月{end.day}日"
             raise refusal(
                 "grant-expired",
                 f"{who}调用「{name}」的授权（编号 {g.id}）已于 {until} 到期",
             )
-        since = clock.to_local(g.valid_from).strftime("%Y-%m-%d")
+        start = clock.to_local(g.valid_from)
+        since = f"{start.year}年{start.month}月{start.day}日"
         raise refusal(
             "grant-not-yet-valid",
             f"{who}调用「{name}」的授权（编号 {g.id}）自 {since} 起生效",

@@ -19,11 +19,18 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from yiwang import catalog, registry
+from yiwang import catalog, identity, registry
 from yiwang.core import audit, calendar, clock
 from yiwang.core.clock import SHANGHAI
 from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from yiwang.core.security import EXCHANGE_CALL, Actor, ActorKind, require_authenticated, require_scope
+from yiwang.core.security import (
+    EXCHANGE_CALL,
+    PLATFORM,
+    Actor,
+    ActorKind,
+    require_authenticated,
+    require_scope,
+)
 from yiwang.core.timeline import actor_ref
 from yiwang.exchange.models import Grant, SharingRequest
 from yiwang.exchange.schemas import (
@@ -99,6 +106,19 @@ def _entry_for(session: Session, data: RequestCreate) -> tuple[catalog.EntryRead
         reason = f"（{entry.unshared_reason}）" if entry.unshared_reason else ""
         raise Invalid.on("resource_key", f"“{entry.name}”为不予共享资源{reason}，不受理共享申请")
     return entry, spec
+
+
+def filing_systems(session: Session, actor: Actor) -> list[tuple[str, str]]:
+    """(client ID, name) of the active registered systems `actor` may file a request for: those owned
+    by the departments whose sharing the actor administers (all, for a platform admin)."""
+    units = officer_units(session, actor)
+    if units is not None and not units:
+        return []
+    return [
+        (c.client_id, c.name)
+        for c in identity.list_clients(session, PLATFORM)
+        if c.is_active and (units is None or c.owner_unit_id in units)
+    ]
 
 
 def _who_files(session: Session, actor: Actor, client_id: str | None) -> tuple[str | None, str, int]:

@@ -290,6 +290,7 @@ def call_log(
     day: date | None = None,
     result: str = "",
     client_id: str = "",
+    call_id: int | None = None,
     before_id: int | None = None,
     offset: int = 0,
     limit: int = 50,
@@ -298,9 +299,9 @@ def call_log(
     (keyset) for deep pages of a large log."""
     units = operator_scope(session, actor, "exchange.calls.read")
     if side not in SIDES:
-        raise Invalid.on("side", "side 应为 provider 或 consumer")
+        raise Invalid.on("side", "方向应为提供方或使用方")
     if result and result not in ("ok", "refused", "failed"):
-        raise Invalid.on("result", "结果应为 ok、refused 或 failed")
+        raise Invalid.on("result", "结果应为成功、被拒绝或失败")
     conds: list[Any] = _scope(units, _C.c.provider_dept_id, _C.c.consumer_dept_id)
     if resource_key:
         conds.append(_C.c.resource_key == resource_key)
@@ -317,6 +318,8 @@ def call_log(
         conds.append(_C.c.result == result)
     if client_id:
         conds.append(_C.c.client_id == client_id)
+    if call_id is not None:
+        conds.append(_C.c.id == call_id)
     if before_id is not None:
         conds.append(_C.c.id < before_id)
     rows = session.execute(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import logging
 import os
 import re
@@ -31,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -605,3 +607,12 @@ def _unique_names(names: list[str]) -> list[str]:
             seen[n] = 0
             out.append(n)
     return out
+
+
+def column_template(spec: Any, loader_fields: frozenset[str] = frozenset({"source", "updated_at"})) -> bytes:
+    """An empty CSV with the resource's columns, headed by their Chinese names (the loader reads
+    Chinese names and field names alike), in UTF-8 with a BOM so Excel opens it without garbling."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([f.label for f in spec.fields if f.name not in loader_fields])
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")

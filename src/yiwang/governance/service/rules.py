@@ -106,22 +106,22 @@ class RuleIn(BaseModel):
     def _shape(self) -> RuleIn:
         if self.type == "unique" and self.fields:
             if self.field and self.field not in self.fields:
-                raise ValueError("unique 规则的 field 应是 fields 之一")
+                raise ValueError("唯一性规则的检查字段应是组合字段之一")
             self.field = self.field or self.fields[0]
         if not self.field:
-            raise ValueError("每条规则都要写明检查的字段（field）")
+            raise ValueError("每条规则都要写明检查的字段")
         needs = {
-            "pattern": ("regex", "pattern 规则需要正则表达式（regex）"),
-            "enum": ("values", "enum 规则需要允许的取值列表（values）"),
-            "reference": ("resource", "reference 规则需要关联的基础库资源（resource）"),
-            "citizen_id_match": ("id_field", "citizen_id_match 规则需要身份证号码字段（id_field）"),
+            "pattern": ("regex", "格式规则需要正则表达式"),
+            "enum": ("values", "取值范围规则需要允许的取值"),
+            "reference": ("resource", "关联基础库规则需要选择关联的基础库"),
+            "citizen_id_match": ("id_field", "与身份证号码一致规则需要选择身份证号码字段"),
         }
         if self.type in needs:
             attr, message = needs[self.type]
             if not getattr(self, attr):
                 raise ValueError(message)
         if self.type == "range" and self.min is None and self.max is None:
-            raise ValueError("range 规则至少需要 min 或 max 之一")
+            raise ValueError("范围规则至少需要最小值或最大值之一")
         return self
 
     def public(self) -> dict[str, Any]:
@@ -168,21 +168,23 @@ def _parse_bound(
     if value is None:
         return None
     kind = spec.field_spec(field).type
+    which = {"min": "最小值", "max": "最大值"}.get(which, which)
     if kind in ("int", "money_fen"):
         if isinstance(value, bool) or not isinstance(value, int):
             try:
                 return int(str(value).strip())
             except ValueError:
-                errors.append(FieldError(at, f"{which} 应为整数"))
+                errors.append(FieldError(at, f"{which}应为整数"))
                 return None
         return value
     if kind in ("date", "datetime"):
         try:
             return date.fromisoformat(str(value).strip()[:10])
         except ValueError:
-            errors.append(FieldError(at, f"{which} 应为 YYYY-MM-DD 格式的日期"))
+            errors.append(FieldError(at, f"{which}应为日期，按“年-月-日”写，如 2026-12-01"))
             return None
-    errors.append(FieldError(at, f"range 规则只能用于数值或日期字段，“{field}”是文本字段"))
+    label = spec.field_spec(field).label
+    errors.append(FieldError(at, f"范围规则只能用于数值或日期字段，“{label}”是文本字段"))
     return None
 
 
@@ -236,15 +238,19 @@ def compile_rules(spec: registry.ResourceSpec, raw: Any) -> list[Rule]:
             lo = _parse_bound(spec, field, r.min, "min", errors, f"{at}.min")
             hi = _parse_bound(spec, field, r.max, "max", errors, f"{at}.max")
             if lo is not None and hi is not None and lo > hi:
-                errors.append(FieldError(f"{at}.max", "max 不能小于 min"))
+                errors.append(FieldError(f"{at}.max", "最大值不能小于最小值"))
         elif r.type == "date_sane" and ftype not in ("date", "datetime"):
-            errors.append(FieldError(f"{at}.field", f"date_sane 规则只能用于日期字段，“{field}”不是"))
+            errors.append(
+                FieldError(
+                    f"{at}.field", f"日期合理性规则只能用于日期字段，“{spec.field_spec(field).label}”不是"
+                )
+            )
         elif r.type == "reference":
             if r.resource not in keys:
                 errors.append(FieldError(f"{at}.resource", f"没有名为「{r.resource}」的基础库资源"))
         elif r.type == "citizen_id_match":
             if ftype not in ("date", "string"):
-                errors.append(FieldError(f"{at}.field", "citizen_id_match 只能用于出生日期或性别字段"))
+                errors.append(FieldError(f"{at}.field", "“与身份证号码一致”只能用于出生日期或性别字段"))
         elif r.type == "enum" and not r.values:
             errors.append(FieldError(f"{at}.values", "取值列表不能为空"))
         signature = (r.type, fields, r.regex, tuple(r.values or ()), lo, hi, r.resource, r.id_field)
@@ -340,7 +346,7 @@ _CURATED: Final[dict[str, list[dict[str, Any]]]] = {
             "type": "pattern",
             "field": "month",
             "regex": r"\d{4}-?(0[1-9]|1[0-2])",
-            "message": "费款所属期应为 YYYYMM",
+            "message": "费款所属期应为六位年月，如 202612",
         },
     ],
     "school_enrolment": [
@@ -389,7 +395,11 @@ def default_rules(spec: registry.ResourceSpec) -> list[Rule]:
     return compile_rules(spec, default_rules_json(spec))
 
 
-def rule_label(name: str) -> str:
-    """``citizen_id.citizen_id`` → ``citizen_id：公民身份号码校验（GB 11643）``."""
+def rule_label(name: str, spec: registry.ResourceSpec | None = None) -> str:
+    """``birth_date.type`` → ``出生日期：数据类型`` (with the resource's `spec` to name the fields in
+    Chinese; without it the field names stay as they are). An unknown rule kind is "其他规则"."""
     fields, _, kind = name.rpartition(".")
-    return f"{fields}：{RULE_LABELS.get(kind, kind)}"
+    if spec is not None:
+        names = {f.name: f.label for f in spec.fields}
+        fields = "+".join(names.get(f, f) for f in fields.split("+"))
+    return f"{fields}：{RULE_LABELS.get(kind, '其他规则')}"

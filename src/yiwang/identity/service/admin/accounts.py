@@ -120,13 +120,14 @@ def _ordered(query: Select[Any], sort: str) -> Select[Any]:
 
 
 def _search_purpose(filters: AccountFilters) -> str:
-    terms = [f"类型={filters.kind}"]
+    # In Chinese: the purpose is read on the auditor's page.
+    terms = [f"类型={ACCOUNT_KIND_LABELS.get(filters.kind, '全部') if filters.kind else '全部'}"]
     if filters.q:
         terms.append(f"关键字={filters.q}")
     if filters.department_id is not None:
         terms.append(f"部门={filters.department_id}")
     if filters.role:
-        terms.append(f"角色={filters.role}")
+        terms.append(f"角色={role_name(filters.role)}")
     if filters.active is not None:
         terms.append(f"状态={'在用' if filters.active else '停用'}")
     if filters.locked is not None:
