@@ -15,6 +15,7 @@ from yiwang.core.edge import OPEN_ATTR
 OPEN = {
     ("POST", "/api/v1/identity/login"),
     ("POST", "/api/v1/identity/register"),
+    ("POST", "/api/v1/identity/register/confirm"),
     # The shared-data API authenticates the calling system itself (client-credentials token).
     ("GET", "/api/v1/exchange/data/{resource_key}"),
     ("POST", "/api/v1/exchange/data/{resource_key}/query"),

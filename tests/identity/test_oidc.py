@@ -1377,7 +1377,10 @@ def test_revoking_an_authorised_system_on_my_page_revokes_its_tokens(client, db,
     assert body["refresh_token"]
     me = client.get("/me")
     assert 'id="authorised"' in me.text and "市协同办公系统" in me.text and "基本资料" in me.text
-    listed = client.get("/api/v1/identity/me/consents", headers=bearer(body["access_token"])).json()
+    # The platform's own API answers the person's own session or first-party token, never the
+    # relying party's token (it may only call what its scopes name).
+    assert client.get("/api/v1/identity/me/consents", headers=bearer(body["access_token"])).status_code == 403
+    listed = client.get("/api/v1/identity/me/consents", headers=login_api_headers(client, city)).json()
     assert [c["client_id"] for c in listed] == [rp.client_id]
     csrf = re.search(r'name="csrf_token" value="([^"]*)"', me.text[me.text.index('id="authorised"') :])
     assert csrf is not None

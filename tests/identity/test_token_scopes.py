@@ -210,7 +210,8 @@ def _uses_actor(dependant: Any) -> bool:
 # check their own tokens and the session cookie; login and registration start a session).
 PUBLIC = {
     "/healthz", "/favicon.ico", "/prefs/large-text", "/login", "/login/otp", "/register",
-    "/api/v1/identity/login",
+    "/login/password", "/register/verify",
+    "/api/v1/identity/login", "/api/v1/identity/register", "/api/v1/identity/register/confirm",
 }  # fmt: skip
 PUBLIC_PREFIXES = ("/oidc/", "/.well-known/", "/docs", "/redoc", "/openapi")
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from yiwang.governance.rules import rule_label
-
 from yiwang import registry
 from yiwang.core.labels import action_label, problem_label
 from yiwang.exchange.schemas import CallLogRow
+from yiwang.governance.service.rules import rule_label
 
 
 def test_error_page_names_no_problem_type(client):

@@ -1,6 +1,7 @@
 """Chinese labels for the catalog's audit action codes (read by `yiwang.core.labels`)."""
 
 ACTION_LABELS = {
+    "catalog.entry.edit": "编辑目录",
     "catalog.demand.answer": "答复数据需求",
     "catalog.demand.file": "提出数据需求",
     "catalog.demand.read": "查看数据需求",

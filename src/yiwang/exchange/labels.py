@@ -2,6 +2,9 @@
 `yiwang.core.labels`)."""
 
 ACTION_LABELS = {
+    "exchange.delegation.create": "委托代为审批共享申请",
+    "exchange.delegation.list": "查看审批委托",
+    "exchange.delegation.revoke": "撤销审批委托",
     "exchange.call": "调用共享数据",
     "exchange.calls.read": "查看调用日志",
     "exchange.data_use.read": "查看本人数据使用记录",

@@ -9,6 +9,7 @@ PROBLEMS = ProblemTypes(
     "exchange",
     {
         "not-a-consumer": (403, "无权调用共享数据接口"),
+        "scope-missing": (403, "访问令牌的权限范围不足"),
         "not-catalogued": (403, "资源未编目发布"),
         "not-shared": (403, "不予共享"),
         "no-grant": (403, "没有共享授权"),

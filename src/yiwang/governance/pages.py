@@ -28,7 +28,7 @@ from yiwang.governance.service import conflicts, grading, loads, rulesets
 from yiwang.governance.service.access import can_manage, require_manage, require_officer
 from yiwang.governance.service.reading import FORMAT_LABELS, column_template, scratch_dir
 from yiwang.governance.service.rules import LOADER_FIELDS, RULE_LABELS, RULE_TYPES
-from yiwang.web import FormFields
+from yiwang.web import FormFields, checks_csrf_in_body
 
 router = APIRouter(prefix="/governance", include_in_schema=False)
 
@@ -197,6 +197,7 @@ def column_template_csv(request: Request, resource_key: str, actor: ActorDep) ->
 
 
 @router.post("/loads", response_class=HTMLResponse)
+@checks_csrf_in_body
 async def upload(request: Request, session: SessionDep, database: DatabaseDep, actor: ActorDep) -> Response:
     # Who may load is settled before the body is read (see `api.receive_upload`); the form's CSRF
     # token travels in the body, so it is checked as soon as the body is in.
@@ -664,6 +665,7 @@ def _rule_kind(kind: str) -> str:
 def rule_new(
     request: Request, resource_key: str, session: SessionDep, actor: ActorDep, type: str = ""
 ) -> HTMLResponse:
+    require_authenticated(actor)  # before the rule type is read: a visitor learns nothing here
     kind = _rule_kind(type)
     return _rule_form_page(request, session, actor, resource_key, kind, index=None, form=_form_of({}))
 

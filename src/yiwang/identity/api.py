@@ -85,6 +85,7 @@ def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     description="无论姓名与身份证号码是否与人口库一致、是否已注册，回答都相同，以免被用来核对他人信息。",
     responses={**PROBLEMS, 429: {"description": "注册尝试过于频繁（Retry-After 头）"}},
 )
+@edge.open_to_anonymous
 def register(
     body: schemas.RegisterCreate, request: Request, database: DatabaseDep
 ) -> schemas.RegistrationStartedRead:

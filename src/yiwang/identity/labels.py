@@ -1,6 +1,13 @@
 """Chinese labels for identity's audit action codes (read by `yiwang.core.labels`)."""
 
 ACTION_LABELS = {
+    "identity.client.pre_consent": "设置接入系统免授权确认",
+    "identity.oidc.consent": "同意向接入系统提供信息",
+    "identity.oidc.consent.deny": "拒绝向接入系统提供信息",
+    "identity.oidc.consent.revoke": "撤销对接入系统的授权",
+    "identity.recovery_code.use": "使用恢复码登录",
+    "identity.recovery_codes.regenerate": "重新生成恢复码",
+    "identity.register.start": "开始实名注册（发送短信验证码）",
     "identity.account.activate": "启用账号",
     "identity.account.deactivate": "停用账号",
     "identity.account.export": "导出账号列表",

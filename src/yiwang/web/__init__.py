@@ -16,7 +16,7 @@ tiles in its own `nav.py` (`yiwang.web.nav`); the app finds its routers and navi
 (`yiwang.web.modules`). `docs/modules.md` walks through a whole module.
 """
 
-from yiwang.web.csrf import CsrfFailed, csrf_token, require_csrf, set_csrf_cookie
+from yiwang.web.csrf import CsrfFailed, checks_csrf_in_body, csrf_token, require_csrf, set_csrf_cookie
 from yiwang.web.forms import (
     PAGE_SIZES,
     FormFields,
@@ -63,6 +63,7 @@ __all__ = [
     "redirect",
     "render",
     "require_csrf",
+    "checks_csrf_in_body",
     "roles",
     "route_exists",
     "router",

@@ -42,12 +42,15 @@ HEADER = "x-csrf-token"
 FIELD = "csrf_token"
 ANONYMOUS_COOKIE = "yiwang_csrf"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_URLENCODED = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+BODY_CHECK_ATTR = "__csrf_checked_in_body__"
 
 __all__ = [
     "ANONYMOUS_COOKIE",
     "CsrfFailed",
     "check_session_csrf",
+    "checks_csrf_in_body",
     "csrf_token",
     "read_submitted_token",
     "require_csrf",
@@ -150,15 +153,24 @@ def require_csrf(request: Request, form_token: str | None = None) -> None:
         raise _failed()
 
 
+def checks_csrf_in_body(fn: Any) -> Any:
+    """Mark a multipart route that checks the form's `csrf_token` itself (`require_csrf`) as soon as
+    it has authorised the caller and streamed the body in. Any other multipart write of a cookie
+    session must send the `X-CSRF-Token` header."""
+    setattr(fn, BODY_CHECK_ATTR, True)
+    return fn
+
+
 async def read_submitted_token(request: Request) -> None:
     """App-wide dependency: remember the token a state-changing cookie request submitted (header, or
-    the `csrf_token` form field) for `check_session_csrf`. Reading the form here is free: Starlette
-    keeps the parsed form for the route."""
+    the `csrf_token` field of a urlencoded form) for `check_session_csrf`. Reading such a form here
+    is free: Starlette keeps the parsed form for the route. A multipart body is never read here: that
+    would spool an upload to disk before anyone was authenticated (see `checks_csrf_in_body`)."""
     if request.method in SAFE_METHODS or request.headers.get("authorization"):
         return
     token = request.headers.get(HEADER, "")
     content_type = request.headers.get("content-type", "")
-    if not token and content_type.startswith(_FORM_TYPES):
+    if not token and content_type.startswith(_URLENCODED):
         form = await request.form()
         value = form.get(FIELD)
         token = value if isinstance(value, str) else ""
@@ -174,6 +186,10 @@ def check_session_csrf(request: Request, actor: Any) -> None:
     if ws is None:
         return
     token = submitted(request)
+    if not token and request.headers.get("content-type", "").startswith(_MULTIPART):
+        endpoint = request.scope.get("endpoint")
+        if getattr(endpoint, BODY_CHECK_ATTR, False):
+            return  # the route checks the token in the body once it has authorised the caller
     if not (token and hmac.compare_digest(token, _session_token(request))):
         # A plain 403: the app's problem handler records it in the audit chain under the route's action.
         raise _failed()

@@ -100,11 +100,7 @@ def _authenticate(call: CallState) -> None:
     actor = call.actor
     require_authenticated(actor)
     if actor.is_relying_party and EXCHANGE_CALL not in actor.scopes:
-        raise refusal(
-            "scope-missing",
-            "访问令牌的权限范围不足",
-            f"访问令牌未包含调用共享数据接口所需的权限范围 {EXCHANGE_CALL}",
-        )
+        raise refusal("scope-missing", f"访问令牌未包含调用共享数据接口所需的权限范围 {EXCHANGE_CALL}")
     if actor.kind is ActorKind.SYSTEM and actor.client_id:
         call.consumer_dept_id = actor.department_id or 0
         return

@@ -1,6 +1,6 @@
 """audit pages: verification runs started from /audit
 
-Revision ID: 0008_audit_pages
+Revision ID: 0006_audit_pages
 Revises: 0003_exchange
 Create Date: 2026-12-01
 """
@@ -12,8 +12,8 @@ from alembic import op
 
 import yiwang.core.db
 
-revision: str = "0008_audit_pages"
-down_revision: str | None = "0003_exchange"
+revision: str = "0006_audit_pages"
+down_revision: str | None = "0005_delegation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
