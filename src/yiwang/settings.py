@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     access_token_minutes: int = 60
     login_max_failures: int = 5
     login_lock_minutes: int = 15
-    # Throttling (docs/security/20-login-consent.md): failures from one source address in 15 minutes,
+    # Throttling (docs/security.md, "Login protection"): failures from one source address in 15 minutes,
     # failures for one username from all sources in an hour, registration attempts per hour.
     login_ip_max_failures: int = 30
     login_account_max_failures: int = 20
