@@ -235,7 +235,11 @@ def test_unknown_resource_is_404_and_logged(client, db, catalogued, marriage_sys
 
 def test_malformed_subject_is_bad_input(client, db, catalogued, marriage_system):
     grant(db, marriage_system.client_id)
-    _refused(_get(client, marriage_system, "110105194912310021"), 422, "invalid")  # wrong check digit
+    r = _get(client, marriage_system, "110105194912310021")  # wrong check digit
+    _refused(r, 422, "invalid")
+    # Checked once, by the registry's rule, and reported under the field the caller sent.
+    assert [e["field"] for e in r.json()["errors"]] == ["subject"]
+    assert "校验" in r.json()["errors"][0]["message"]
     _one_refusal_logged(db, "110105194912310021", 422, "invalid")
 
 
@@ -333,6 +337,7 @@ def test_batch_with_one_bad_subject_returns_nothing(client, db, catalogued, marr
         headers=marriage_system.headers,
     )
     _refused(r, 422, "invalid")
+    assert [e["field"] for e in r.json()["errors"]] == ["subjects.1"]
     assert [c.result for c in calls(db, subject=people[1])] == ["refused"]
 
 

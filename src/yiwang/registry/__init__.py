@@ -5,7 +5,8 @@ Public face: other modules use only what is imported here.
 * lookups of the two base registries: `find_person`, `find_legal_person`, `household_members`,
   `legal_persons_represented_by` (pydantic read models `PersonRecord`, `LegalPersonRecord`);
 * registry resources described as data: `resources()`, `resource(key)` → `ResourceSpec` / `FieldSpec`;
-* reads as plain dicts: `fetch_by_subject`, `fetch_slice`, `count_rows`, `subject_keys`, `storage_of`;
+* reads as plain dicts: `fetch_by_subject` (its subject rule: `normalise_subject`), `fetch_slice`,
+  `count_rows`, `subject_keys`, `storage_of`;
 * the bulk write path for loads and the demo: `bulk_write`;
 * department systems reached live: `register_external_source`, `external_adapter` →
   `ExternalResourceAdapter` (`HttpResourceAdapter`), problems `UpstreamError` (502) and
@@ -25,7 +26,14 @@ from yiwang.registry.external import (
     register_external_source,
     set_external_source_active,
 )
-from yiwang.registry.queries import count_rows, fetch_by_subject, fetch_slice, storage_of, subject_keys
+from yiwang.registry.queries import (
+    count_rows,
+    fetch_by_subject,
+    fetch_slice,
+    normalise_subject,
+    storage_of,
+    subject_keys,
+)
 from yiwang.registry.resources import (
     FIELD_TYPES,
     RESOURCE_KEYS,
@@ -68,6 +76,7 @@ __all__ = [
     "external_source",
     "external_sources",
     "fetch_by_subject",
+    "normalise_subject",
     "fetch_slice",
     "find_legal_person",
     "find_person",

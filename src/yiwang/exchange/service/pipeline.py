@@ -37,7 +37,6 @@ from yiwang.exchange.models import Grant
 from yiwang.exchange.service import writer
 from yiwang.exchange.service.cache import ResourceView, cached_actor, resource_view, settings
 from yiwang.exchange.service.calls import (
-    MAX_SUBJECT_LEN,
     CallRequest,
     CallState,
     GrantTerms,
@@ -135,13 +134,18 @@ def _clean_purpose(purpose: str) -> str:
     return value
 
 
-def _clean_subject(value: str) -> str:
-    subject = "".join((value or "").split()).upper()
-    if not subject:
-        raise Invalid.on("subject", "请填写查询主体：公民身份号码或统一社会信用代码")
-    if len(subject) > MAX_SUBJECT_LEN or not subject.isascii() or not subject.isalnum():
-        raise Invalid.on("subject", "应为有效的公民身份号码或统一社会信用代码")
-    return subject
+def _clean_subjects(view: ResourceView, values: Sequence[str], batch: bool) -> tuple[str, ...]:
+    """Each subject in canonical form, checked once by the registry's own rule for this resource
+    (citizen ID or credit code, with its check digit), and any error reported under the field the
+    caller sent: `subject`, or `subjects.<i>` for the i-th of a batch."""
+    cleaned = []
+    for i, value in enumerate(values):
+        try:
+            cleaned.append(registry.normalise_subject(view.spec, value or ""))
+        except Invalid as problem:
+            message = problem.errors[0].message if problem.errors else (problem.detail or "")
+            raise Invalid.on(f"subjects.{i}" if batch else "subject", message) from None
+    return tuple(cleaned)
 
 
 def _ancestors(session: Session, unit_id: int) -> list[int]:
@@ -259,7 +263,7 @@ def _prepare(session: Session, call: CallState) -> dict[str, Any]:
         return _prepare_slice(session, call)
     if not req.subjects:
         raise Invalid.on("subject", "请填写查询主体：公民身份号码或统一社会信用代码")
-    call.subjects = tuple(_clean_subject(s) for s in req.subjects)
+    call.subjects = _clean_subjects(view, req.subjects, req.mode == "batch")
     if req.mode == "batch":
         limit = settings(session)["max_batch"]
         if len(call.subjects) > limit:
