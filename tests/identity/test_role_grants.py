@@ -78,16 +78,18 @@ def _held(db, account_id: int) -> set[tuple[str, int]]:
 def minzheng_clerk(db, city) -> int:
     """A plain staff member of 市民政局, in the department admin's subtree."""
     with db.session() as s:
-        account = identity.create_staff_account(
+        created = identity.create_staff_account(
             s,
             PLATFORM,
-            username="zhang.mz",
-            display_name="张民",
-            citizen_id=_cid("11010519900101001"),
-            department_id=city.departments["minzheng"],
-            password="Yiwang-test-2026!",
+            identity.StaffAccountCreate(
+                username="zhang.mz",
+                display_name="张民",
+                citizen_id=_cid("11010519900101001"),
+                department_id=city.departments["minzheng"],
+                password="Yiwang-test-2026!",
+            ),
         )
-        return account.id
+        return created.account.id
 
 
 @pytest.mark.parametrize("role", ["auditor", "leader", "platform_admin"])
@@ -196,6 +198,24 @@ def test_the_one_grant_path_refuses_what_only_the_console_used_to_check(db, city
     assert _held(db, minzheng_clerk) == set()
 
 
+def test_the_one_staff_creation_path_refuses_an_inactive_department(db, city):
+    """`create_staff_account` is the only way to make a staff account (the service beside the
+    console's `create_staff` is gone): a deactivated department takes no new staff, whoever asks."""
+    minzheng = city.departments["minzheng"]
+    data = identity.StaffAccountCreate(
+        username="li.mz", display_name="李民", citizen_id=_cid("11010519900101005"),
+        department_id=minzheng, password="Yiwang-test-2026!",
+    )  # fmt: skip
+    with db.session() as s:
+        identity.get_org_unit(s, minzheng).is_active = False
+        s.flush()
+        with pytest.raises(Invalid) as e:
+            identity.create_staff_account(s, PLATFORM, data)
+        assert e.value.errors[0].field == "department_id"
+        assert identity.find_account(s, "li.mz") is None
+        s.rollback()
+
+
 # ---------------------------------------------------------------- every role check honours its unit
 
 
@@ -240,10 +260,13 @@ def test_a_data_officer_role_held_elsewhere_does_not_make_one_an_officer_of_ones
     from yiwang.governance.service.access import is_officer
 
     with db.session() as s:
-        account = identity.create_staff_account(
-            s, PLATFORM, username="wang.rs", display_name="王人", citizen_id=_cid("11010519900101003"),
-            department_id=city.departments["renshe"], password="Yiwang-test-2026!",
+        created = identity.create_staff_account(
+            s, PLATFORM, identity.StaffAccountCreate(
+                username="wang.rs", display_name="王人", citizen_id=_cid("11010519900101003"),
+                department_id=city.departments["renshe"], password="Yiwang-test-2026!",
+            ),
         )  # fmt: skip
+        account = identity.get_account(s, created.account.id)
         identity.grant_role(s, PLATFORM, account.id, "data_officer", city.departments["minzheng"])
         actor = identity.build_actor(s, account)
     assert actor.has_role("data_officer")

@@ -3,15 +3,16 @@
 Public face: other modules use only what is imported here.
 """
 
+from yiwang.identity.admin_schemas import OrgUnitCreate, RoleGrantCreate, StaffAccountCreate
 from yiwang.identity.service.accounts import (
     build_actor,
-    create_staff_account,
     find_account,
     get_account,
     grant_role,
     register_citizen,
     require_admin_of,
 )
+from yiwang.identity.service.admin import create_staff_account
 from yiwang.identity.service.auth import (
     LoginResult,
     api_login,
@@ -45,6 +46,9 @@ __all__ = [
     "rotate_client_secret",
     "BUILTIN_ROLES",
     "LoginResult",
+    "OrgUnitCreate",
+    "RoleGrantCreate",
+    "StaffAccountCreate",
     "add_org_unit",
     "api_login",
     "authorise_agent",

@@ -230,7 +230,7 @@ def create_staff_account(
     body: s.StaffAccountCreate, session: SessionDep, actor: ActorDep, response: Response
 ) -> s.StaffAccountCreated:
     response.headers.update(NO_STORE)
-    return admin.create_staff(session, actor, body)
+    return admin.create_staff_account(session, actor, body)
 
 
 @router.post(

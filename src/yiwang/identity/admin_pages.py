@@ -465,7 +465,7 @@ def account_create(
                 "roles": [{"role_code": r, "org_unit_id": dept} for r in roles if r],
             },
         )
-        created = admin.create_staff(session, actor, data)
+        created = admin.create_staff_account(session, actor, data)
     except Problem as problem:
         if problem.status in (403, 401):
             raise

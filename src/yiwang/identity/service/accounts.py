@@ -89,58 +89,6 @@ def require_admin_of(session: Session, actor: Actor, unit_id: int) -> OrgUnit:
     raise Forbidden(detail="您只能管理本部门及下属单位")
 
 
-def create_staff_account(
-    session: Session,
-    actor: Actor,
-    *,
-    username: str,
-    display_name: str,
-    citizen_id: str,
-    department_id: int,
-    password: str,
-    title: str = "",
-    phone: str | None = None,
-    roles: list[tuple[str, int]] | None = None,
-) -> Account:
-    require_admin_of(session, actor, department_id)
-    username = username.strip()
-    plain = username.replace("_", "").replace(".", "")
-    # isalnum() alone accepts Chinese and other letters; usernames are ASCII.
-    if not username or len(username) > 64 or not (plain.isascii() and plain.isalnum()):
-        raise Invalid.on("username", "用户名只能包含字母、数字、点和下划线")
-    cid = validate_citizen_id(citizen_id, "citizen_id").value
-    if not display_name.strip():
-        raise Invalid.on("display_name", "姓名不能为空")
-    check_password_policy(password)
-    if find_account(session, username) is not None:
-        raise Conflict(detail=f"用户名 {username} 已存在")
-    account = Account(
-        username=username,
-        kind="staff",
-        display_name=display_name.strip(),
-        citizen_id=cid,
-        phone=phone,
-        password_hash=hash_password(password),
-        department_id=department_id,
-        title=title,
-        created_at=clock.now(),
-    )
-    session.add(account)
-    session.flush()
-    audit.append(
-        session,
-        actor,
-        "identity.staff.create",
-        object_type="account",
-        object_id=str(account.id),
-        subject=cid,
-        detail={"username": username, "department_id": department_id},
-    )
-    for role_code, unit_id in roles or []:
-        grant_role(session, actor, account.id, role_code, unit_id)
-    return account
-
-
 def grant_role(session: Session, actor: Actor, account_id: int, role_code: str, unit_id: int) -> StaffRole:
     """Grant `role_code`, valid in `unit_id`'s subtree: the one path for every grant (console, API,
     account creation, demo). A grant is bounded by its grantor (DESIGN §3 rule 9): a department

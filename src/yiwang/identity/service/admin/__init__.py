@@ -30,7 +30,7 @@ Callers import from here (`from yiwang.identity.service import admin`), not from
 """
 
 from yiwang.identity.service.admin.account_changes import (
-    create_staff,
+    create_staff_account,
     reset_password,
     set_account_active,
     unlock_account,
@@ -83,7 +83,7 @@ __all__ = [
     "CITIZEN_ID_PREFIX",
     "EXPORT_MAX_ROWS",
     "account_filters",
-    "create_staff",
+    "create_staff_account",
     "export_accounts",
     "get_account_detail",
     "list_accounts",
