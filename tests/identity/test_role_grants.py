@@ -198,24 +198,6 @@ def test_the_one_grant_path_refuses_what_only_the_console_used_to_check(db, city
     assert _held(db, minzheng_clerk) == set()
 
 
-def test_the_one_staff_creation_path_refuses_an_inactive_department(db, city):
-    """`create_staff_account` is the only way to make a staff account (the service beside the
-    console's `create_staff` is gone): a deactivated department takes no new staff, whoever asks."""
-    minzheng = city.departments["minzheng"]
-    data = identity.StaffAccountCreate(
-        username="li.mz", display_name="李民", citizen_id=_cid("11010519900101005"),
-        department_id=minzheng, password="Yiwang-test-2026!",
-    )  # fmt: skip
-    with db.session() as s:
-        identity.get_org_unit(s, minzheng).is_active = False
-        s.flush()
-        with pytest.raises(Invalid) as e:
-            identity.create_staff_account(s, PLATFORM, data)
-        assert e.value.errors[0].field == "department_id"
-        assert identity.find_account(s, "li.mz") is None
-        s.rollback()
-
-
 # ---------------------------------------------------------------- every role check honours its unit
 
 
