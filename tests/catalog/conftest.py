@@ -40,17 +40,19 @@ def minzheng_officer(db, city) -> tuple[int, dict[str, str]]:
     """A data officer of 市民政局 (another department): (account id, bearer headers)."""
     dept = city.departments["minzheng"]
     with db.session() as s:
-        account = identity.create_staff_account(
+        created = identity.create_staff_account(
             s,
             PLATFORM,
-            username="mzofficer",
-            display_name="民政数据员",
-            citizen_id="11010519491231002X",
-            department_id=dept,
-            password=PASSWORD,
-            roles=[("data_officer", dept)],
+            identity.StaffAccountCreate(
+                username="mzofficer",
+                display_name="民政数据员",
+                citizen_id="11010519491231002X",
+                department_id=dept,
+                password=PASSWORD,
+                roles=[identity.RoleGrantCreate(role_code="data_officer", org_unit_id=dept)],
+            ),
         )
-        account_id = account.id
+        account_id = created.account.id
     return account_id, _token(db, account_id)
 
 

@@ -18,6 +18,7 @@ from yiwang.core import ids
 from yiwang.core.crypto import sm3_hex
 from yiwang.core.db import Base, Database, load_all_models, make_engine
 from yiwang.core.errors import Conflict, Invalid
+from yiwang.core.security import PLATFORM
 from yiwang.demo import names
 from yiwang.demo.accounts import ACCOUNT_KEYS, STAFF
 from yiwang.demo.orgs import CITY_DEPARTMENTS, DISTRICT_DEPARTMENTS
@@ -317,7 +318,8 @@ def test_a_city_is_found_again_and_never_built_twice(built):
 def test_a_database_with_other_data_is_refused(new_database):
     database = new_database("other-data")
     with database.session() as s:
-        identity.add_org_unit(s, code="210000000000", name="辽宁省", kind="province", parent_id=None)
+        province = identity.OrgUnitCreate(code="210000000000", name="辽宁省", kind="province")
+        identity.create_org_unit(s, PLATFORM, province)
     with pytest.raises(Conflict):
         demo.build_city(database, people=300, enterprises=10)
     with pytest.raises(Conflict):

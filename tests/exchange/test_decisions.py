@@ -49,12 +49,14 @@ def _staff(client, db, city, username: str, dept: str, role: str, seq: str) -> d
         identity.create_staff_account(
             s,
             PLATFORM,
-            username=username,
-            display_name="测试人员",
-            citizen_id=first17 + citizen_id_check_char(first17),
-            department_id=city.departments[dept],
-            password=PASSWORD,
-            roles=[(role, city.departments[dept])],
+            identity.StaffAccountCreate(
+                username=username,
+                display_name="测试人员",
+                citizen_id=first17 + citizen_id_check_char(first17),
+                department_id=city.departments[dept],
+                password=PASSWORD,
+                roles=[identity.RoleGrantCreate(role_code=role, org_unit_id=city.departments[dept])],
+            ),
         )
     return login_api(client, type("A", (), {"username": username, "password": PASSWORD}))
 

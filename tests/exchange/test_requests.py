@@ -35,12 +35,14 @@ def minzheng_officer_h(client, db, city) -> dict[str, str]:
         identity.create_staff_account(
             s,
             PLATFORM,
-            username="mzexchange",
-            display_name="民政数据员",
-            citizen_id="11010519491231002X",
-            department_id=dept,
-            password=PASSWORD,
-            roles=[("data_officer", dept)],
+            identity.StaffAccountCreate(
+                username="mzexchange",
+                display_name="民政数据员",
+                citizen_id="11010519491231002X",
+                department_id=dept,
+                password=PASSWORD,
+                roles=[identity.RoleGrantCreate(role_code="data_officer", org_unit_id=dept)],
+            ),
         )
     account = type("A", (), {"username": "mzexchange", "password": PASSWORD})
     return login_api(client, account)

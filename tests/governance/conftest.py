@@ -145,17 +145,20 @@ def second_officer(db, city):
     from yiwang.demo import DEMO_PASSWORD
 
     with db.session() as s:
-        account = identity.create_staff_account(
+        renshe = city.departments["renshe"]
+        created = identity.create_staff_account(
             s,
             PLATFORM,
-            username="renshe_data",
-            display_name="人社数据员",
-            citizen_id=generate_citizen_id(random.Random(5), "110105", date(1980, 1, 1), True),
-            department_id=city.departments["renshe"],
-            password=DEMO_PASSWORD,
-            roles=[("data_officer", city.departments["renshe"])],
+            identity.StaffAccountCreate(
+                username="renshe_data",
+                display_name="人社数据员",
+                citizen_id=generate_citizen_id(random.Random(5), "110105", date(1980, 1, 1), True),
+                department_id=renshe,
+                password=DEMO_PASSWORD,
+                roles=[identity.RoleGrantCreate(role_code="data_officer", org_unit_id=renshe)],
+            ),
         )
-        account_id = account.id
+        account_id = created.account.id
 
     class _Account:
         username = "renshe_data"

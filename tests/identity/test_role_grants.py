@@ -78,16 +78,18 @@ def _held(db, account_id: int) -> set[tuple[str, int]]:
 def minzheng_clerk(db, city) -> int:
     """A plain staff member of 市民政局, in the department admin's subtree."""
     with db.session() as s:
-        account = identity.create_staff_account(
+        created = identity.create_staff_account(
             s,
             PLATFORM,
-            username="zhang.mz",
-            display_name="张民",
-            citizen_id=_cid("11010519900101001"),
-            department_id=city.departments["minzheng"],
-            password="Yiwang-test-2026!",
+            identity.StaffAccountCreate(
+                username="zhang.mz",
+                display_name="张民",
+                citizen_id=_cid("11010519900101001"),
+                department_id=city.departments["minzheng"],
+                password="Yiwang-test-2026!",
+            ),
         )
-        return account.id
+        return created.account.id
 
 
 @pytest.mark.parametrize("role", ["auditor", "leader", "platform_admin"])
@@ -165,6 +167,37 @@ def test_the_grant_service_refuses_without_any_router(db, city, minzheng_clerk):
             identity.grant_role(s, PLATFORM, minzheng_clerk, "platform_admin", city.city_unit_id)
 
 
+def test_the_one_grant_path_refuses_what_only_the_console_used_to_check(db, city, minzheng_clerk):
+    """`grant_role` is the only way to grant a role (the console's own wrapper is gone): it refuses
+    an inactive unit, an inactive account, and a department admin touching a 平台管理员's account,
+    which the service called by the demo, the CLI and scripts used to let through."""
+    minzheng = city.departments["minzheng"]
+    with db.session() as s:
+        identity.get_org_unit(s, minzheng).is_active = False
+        s.flush()
+        with pytest.raises(Invalid) as e:
+            identity.grant_role(s, PLATFORM, minzheng_clerk, "approver", minzheng)
+        assert e.value.errors[0].field == "org_unit_id"
+        s.rollback()
+    with db.session() as s:
+        identity.get_account(s, minzheng_clerk).is_active = False
+        s.flush()
+        with pytest.raises(Invalid) as e:
+            identity.grant_role(s, PLATFORM, minzheng_clerk, "approver", minzheng)
+        assert e.value.errors[0].field == "account_id"
+        s.rollback()
+    with db.session() as s:
+        # A legacy 平台管理员 grant held in the department admin's subtree: still not theirs to touch.
+        s.add(StaffRole(account_id=minzheng_clerk, role_code="platform_admin", org_unit_id=minzheng,
+                        granted_at=clock.now()))  # fmt: skip
+        s.flush()
+        dept_admin = identity.build_actor(s, account_row(s, "deptadmin"))
+        with pytest.raises(Forbidden):
+            identity.grant_role(s, dept_admin, minzheng_clerk, "approver", minzheng)
+        s.rollback()
+    assert _held(db, minzheng_clerk) == set()
+
+
 # ---------------------------------------------------------------- every role check honours its unit
 
 
@@ -209,10 +242,13 @@ def test_a_data_officer_role_held_elsewhere_does_not_make_one_an_officer_of_ones
     from yiwang.governance.service.access import is_officer
 
     with db.session() as s:
-        account = identity.create_staff_account(
-            s, PLATFORM, username="wang.rs", display_name="王人", citizen_id=_cid("11010519900101003"),
-            department_id=city.departments["renshe"], password="Yiwang-test-2026!",
+        created = identity.create_staff_account(
+            s, PLATFORM, identity.StaffAccountCreate(
+                username="wang.rs", display_name="王人", citizen_id=_cid("11010519900101003"),
+                department_id=city.departments["renshe"], password="Yiwang-test-2026!",
+            ),
         )  # fmt: skip
+        account = identity.get_account(s, created.account.id)
         identity.grant_role(s, PLATFORM, account.id, "data_officer", city.departments["minzheng"])
         actor = identity.build_actor(s, account)
     assert actor.has_role("data_officer")

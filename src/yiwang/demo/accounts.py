@@ -122,18 +122,22 @@ def create_accounts(
 
     for spec, person in zip(STAFF, people.workers, strict=False):
         department_id = _unit(tree, spec.department)
-        account = identity.create_staff_account(
+        identity.create_staff_account(
             session,
             PLATFORM,
-            username=spec.username,
-            display_name=person.name,
-            citizen_id=person.citizen_id,
-            department_id=department_id,
-            password=DEMO_PASSWORD,
-            title=spec.title,
-            phone=person.phone,
+            identity.StaffAccountCreate(
+                username=spec.username,
+                display_name=person.name,
+                citizen_id=person.citizen_id,
+                department_id=department_id,
+                password=DEMO_PASSWORD,
+                title=spec.title,
+                phone=person.phone,
+                roles=[
+                    identity.RoleGrantCreate(role_code=spec.role, org_unit_id=_unit(tree, spec.role_unit))
+                ],
+            ),
         )
-        identity.grant_role(session, PLATFORM, account.id, spec.role, _unit(tree, spec.role_unit))
         accounts[spec.key] = DemoAccount(
             spec.key, spec.username, DEMO_PASSWORD, person.name, identity.role_name(spec.role), "staff",
             person.citizen_id, _unit_name(session, department_id), None,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from yiwang import identity
 from yiwang.core.ids import generate_credit_code
+from yiwang.core.security import PLATFORM
 from yiwang.demo import names
 
 PROVINCE_NAME = "辽宁省"
@@ -116,7 +117,8 @@ def region_code(area6: str, street: int = 0, community: int = 0) -> str:
 
 
 def build_org_tree(session: Session, rng: random.Random) -> OrgTree:
-    """Insert the whole tree through `identity.add_org_unit` (it is a few hundred rows)."""
+    """Insert the whole tree through `identity.create_org_unit`, as the platform itself (a few hundred
+    rows, each checked and audited like one added in the console)."""
     used_credit: set[str] = set()
 
     def credit(org_type: str, area: str) -> str:
@@ -126,38 +128,47 @@ def build_org_tree(session: Session, rng: random.Random) -> OrgTree:
                 used_credit.add(code)
                 return code
 
-    province = identity.add_org_unit(
+    province = identity.create_org_unit(
         session,
-        code=region_code(PROVINCE_CODE),
-        name=PROVINCE_NAME,
-        short_name="辽宁",
-        kind="province",
-        parent_id=None,
-        region_code=region_code(PROVINCE_CODE),
+        PLATFORM,
+        identity.OrgUnitCreate(
+            code=region_code(PROVINCE_CODE),
+            name=PROVINCE_NAME,
+            short_name="辽宁",
+            kind="province",
+            parent_id=None,
+            region_code=region_code(PROVINCE_CODE),
+        ),
     )
-    city = identity.add_org_unit(
+    city = identity.create_org_unit(
         session,
-        code=region_code(CITY_CODE),
-        name=CITY_NAME,
-        short_name="云川",
-        kind="city",
-        parent_id=province.id,
-        region_code=region_code(CITY_CODE),
-        credit_code=credit("1", CITY_CODE),  # 云川市人民政府
+        PLATFORM,
+        identity.OrgUnitCreate(
+            code=region_code(CITY_CODE),
+            name=CITY_NAME,
+            short_name="云川",
+            kind="city",
+            parent_id=province.id,
+            region_code=region_code(CITY_CODE),
+            credit_code=credit("1", CITY_CODE),  # 云川市人民政府
+        ),
     )
     departments: dict[str, int] = {}
     department_names: dict[int, str] = {}
     for sort, (short, name, short_name, parent, org_type) in enumerate(CITY_DEPARTMENTS, start=1):
-        unit = identity.add_org_unit(
+        unit = identity.create_org_unit(
             session,
-            code=short,
-            name=name,
-            short_name=short_name,
-            kind="unit" if parent else "department",
-            parent_id=departments[parent] if parent else city.id,
-            region_code=region_code(CITY_CODE),
-            credit_code=credit(org_type, CITY_CODE),
-            sort=sort,
+            PLATFORM,
+            identity.OrgUnitCreate(
+                code=short,
+                name=name,
+                short_name=short_name,
+                kind="unit" if parent else "department",
+                parent_id=departments[parent] if parent else city.id,
+                region_code=region_code(CITY_CODE),
+                credit_code=credit(org_type, CITY_CODE),
+                sort=sort,
+            ),
         )
         departments[short] = unit.id
         department_names[unit.id] = short_name
@@ -166,31 +177,37 @@ def build_org_tree(session: Session, rng: random.Random) -> OrgTree:
     estate_names = [w + s for w in names.ESTATE_WORDS for s in names.ESTATE_SUFFIXES]
     districts: list[District] = []
     for d_index, (key, d_name, d_code, share) in enumerate(names.DISTRICTS):
-        d_unit = identity.add_org_unit(
+        d_unit = identity.create_org_unit(
             session,
-            code=region_code(d_code),
-            name=d_name,
-            short_name=d_name,
-            kind="district",
-            parent_id=city.id,
-            region_code=region_code(d_code),
-            credit_code=credit("1", d_code),  # 区人民政府
-            sort=d_index + 1,
+            PLATFORM,
+            identity.OrgUnitCreate(
+                code=region_code(d_code),
+                name=d_name,
+                short_name=d_name,
+                kind="district",
+                parent_id=city.id,
+                region_code=region_code(d_code),
+                credit_code=credit("1", d_code),  # 区人民政府
+                sort=d_index + 1,
+            ),
         )
         district = District(key=key, name=d_name, code=d_code, share=share, unit_id=d_unit.id)
         districts.append(district)
         for sort, (suffix, dept_name, dept_short, org_type) in enumerate(DISTRICT_DEPARTMENTS, start=1):
             short = f"{key}.{suffix}"
-            unit = identity.add_org_unit(
+            unit = identity.create_org_unit(
                 session,
-                code=short,
-                name=d_name + dept_name,
-                short_name=d_name + dept_short,
-                kind="department",
-                parent_id=d_unit.id,
-                region_code=region_code(d_code),
-                credit_code=credit(org_type, d_code),
-                sort=sort,
+                PLATFORM,
+                identity.OrgUnitCreate(
+                    code=short,
+                    name=d_name + dept_name,
+                    short_name=d_name + dept_short,
+                    kind="department",
+                    parent_id=d_unit.id,
+                    region_code=region_code(d_code),
+                    credit_code=credit(org_type, d_code),
+                    sort=sort,
+                ),
             )
             departments[short] = unit.id
             department_names[unit.id] = unit.short_name
@@ -198,28 +215,34 @@ def build_org_tree(session: Session, rng: random.Random) -> OrgTree:
         for s_no in range(1, rng.randint(4, 6) + 1):
             s_name = street_words.pop() + "街道"
             s_code = region_code(d_code, s_no)
-            s_unit = identity.add_org_unit(
+            s_unit = identity.create_org_unit(
                 session,
-                code=s_code,
-                name=s_name,
-                short_name=s_name,
-                kind="street",
-                parent_id=d_unit.id,
-                region_code=s_code,
-                sort=s_no,
+                PLATFORM,
+                identity.OrgUnitCreate(
+                    code=s_code,
+                    name=s_name,
+                    short_name=s_name,
+                    kind="street",
+                    parent_id=d_unit.id,
+                    region_code=s_code,
+                    sort=s_no,
+                ),
             )
             for c_no in range(1, rng.randint(5, 8) + 1):
                 c_name = community_words.pop() + "社区"
                 c_code = region_code(d_code, s_no, c_no)
-                c_unit = identity.add_org_unit(
+                c_unit = identity.create_org_unit(
                     session,
-                    code=c_code,
-                    name=c_name,
-                    short_name=c_name,
-                    kind="community",
-                    parent_id=s_unit.id,
-                    region_code=c_code,
-                    sort=c_no,
+                    PLATFORM,
+                    identity.OrgUnitCreate(
+                        code=c_code,
+                        name=c_name,
+                        short_name=c_name,
+                        kind="community",
+                        parent_id=s_unit.id,
+                        region_code=c_code,
+                        sort=c_no,
+                    ),
                 )
                 estates = [
                     Estate(

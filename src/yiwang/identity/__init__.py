@@ -3,15 +3,16 @@
 Public face: other modules use only what is imported here.
 """
 
+from yiwang.identity.admin_schemas import OrgUnitCreate, RoleGrantCreate, StaffAccountCreate
 from yiwang.identity.service.accounts import (
     build_actor,
-    create_staff_account,
     find_account,
     get_account,
     grant_role,
     register_citizen,
     require_admin_of,
 )
+from yiwang.identity.service.admin import create_org_unit, create_staff_account
 from yiwang.identity.service.auth import (
     LoginResult,
     api_login,
@@ -29,7 +30,7 @@ from yiwang.identity.service.oidc import (
     register_client,
     rotate_client_secret,
 )
-from yiwang.identity.service.org import add_org_unit, find_org_unit_by_code, get_org_unit, subtree_ids
+from yiwang.identity.service.org import find_org_unit_by_code, get_org_unit, subtree_ids
 from yiwang.identity.service.roles import BUILTIN_ROLES, ensure_builtin_roles, role_name
 from yiwang.identity.service.sms import SmsSender, sms_sender
 from yiwang.identity.service.sms import outbox as sms_outbox
@@ -45,7 +46,9 @@ __all__ = [
     "rotate_client_secret",
     "BUILTIN_ROLES",
     "LoginResult",
-    "add_org_unit",
+    "OrgUnitCreate",
+    "RoleGrantCreate",
+    "StaffAccountCreate",
     "api_login",
     "authorise_agent",
     "begin_login",
@@ -53,6 +56,7 @@ __all__ = [
     "can_act_for",
     "complete_second_factor",
     "csrf_token",
+    "create_org_unit",
     "create_staff_account",
     "ensure_builtin_roles",
     "enterprises_for",

@@ -21,6 +21,7 @@ from yiwang.core.clock import to_local
 from yiwang.core.deps import ActorDep, SessionDep, audit_action
 from yiwang.core.export import csv_bytes
 from yiwang.identity import admin_schemas as s
+from yiwang.identity.service import accounts as account_service
 from yiwang.identity.service import admin
 from yiwang.identity.service import oidc as clients
 
@@ -229,7 +230,7 @@ def create_staff_account(
     body: s.StaffAccountCreate, session: SessionDep, actor: ActorDep, response: Response
 ) -> s.StaffAccountCreated:
     response.headers.update(NO_STORE)
-    return admin.create_staff(session, actor, body)
+    return admin.create_staff_account(session, actor, body)
 
 
 @router.post(
@@ -299,7 +300,8 @@ def reset_password(
 def grant_role(
     account_id: edge.DbId, body: s.RoleGrantCreate, session: SessionDep, actor: ActorDep
 ) -> s.RoleGrantRead:
-    return admin.grant_account_role(session, actor, account_id, body)
+    grant = account_service.grant_role(session, actor, account_id, body.role_code, body.org_unit_id)
+    return admin.role_grant_read(session, grant)
 
 
 @router.delete(

@@ -19,6 +19,7 @@ from yiwang.core.deps import ActorDep, SessionDep, audit_action
 from yiwang.core.errors import FieldError, Invalid, Problem, from_validation_errors
 from yiwang.core.security import Actor
 from yiwang.identity import admin_schemas as s
+from yiwang.identity.service import accounts as account_service
 from yiwang.identity.service import admin
 from yiwang.identity.service import oidc as clients
 from yiwang.identity.service.org import KIND_LABELS
@@ -464,7 +465,7 @@ def account_create(
                 "roles": [{"role_code": r, "org_unit_id": dept} for r in roles if r],
             },
         )
-        created = admin.create_staff(session, actor, data)
+        created = admin.create_staff_account(session, actor, data)
     except Problem as problem:
         if problem.status in (403, 401):
             raise
@@ -598,9 +599,7 @@ def account_grant_role(
         unit = _int_or_none(org_unit_id, "org_unit_id")
         if unit is None:
             raise Invalid.on("org_unit_id", "请选择角色的有效范围")
-        admin.grant_account_role(
-            session, actor, account_id, s.RoleGrantCreate(role_code=role_code, org_unit_id=unit)
-        )
+        account_service.grant_role(session, actor, account_id, role_code, unit)
     except Problem as problem:
         if problem.status in (403, 401, 404):
             raise

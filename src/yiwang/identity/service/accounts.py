@@ -89,63 +89,13 @@ def require_admin_of(session: Session, actor: Actor, unit_id: int) -> OrgUnit:
     raise Forbidden(detail="您只能管理本部门及下属单位")
 
 
-def create_staff_account(
-    session: Session,
-    actor: Actor,
-    *,
-    username: str,
-    display_name: str,
-    citizen_id: str,
-    department_id: int,
-    password: str,
-    title: str = "",
-    phone: str | None = None,
-    roles: list[tuple[str, int]] | None = None,
-) -> Account:
-    require_admin_of(session, actor, department_id)
-    username = username.strip()
-    plain = username.replace("_", "").replace(".", "")
-    # isalnum() alone accepts Chinese and other letters; usernames are ASCII.
-    if not username or len(username) > 64 or not (plain.isascii() and plain.isalnum()):
-        raise Invalid.on("username", "用户名只能包含字母、数字、点和下划线")
-    cid = validate_citizen_id(citizen_id, "citizen_id").value
-    if not display_name.strip():
-        raise Invalid.on("display_name", "姓名不能为空")
-    check_password_policy(password)
-    if find_account(session, username) is not None:
-        raise Conflict(detail=f"用户名 {username} 已存在")
-    account = Account(
-        username=username,
-        kind="staff",
-        display_name=display_name.strip(),
-        citizen_id=cid,
-        phone=phone,
-        password_hash=hash_password(password),
-        department_id=department_id,
-        title=title,
-        created_at=clock.now(),
-    )
-    session.add(account)
-    session.flush()
-    audit.append(
-        session,
-        actor,
-        "identity.staff.create",
-        object_type="account",
-        object_id=str(account.id),
-        subject=cid,
-        detail={"username": username, "department_id": department_id},
-    )
-    for role_code, unit_id in roles or []:
-        grant_role(session, actor, account.id, role_code, unit_id)
-    return account
-
-
 def grant_role(session: Session, actor: Actor, account_id: int, role_code: str, unit_id: int) -> StaffRole:
-    """Grant `role_code`, valid in `unit_id`'s subtree. A grant is bounded by its grantor (DESIGN §3
-    rule 9): a department administrator grants department roles only, in its own subtree, to its own
-    staff; operator roles (platform admin, auditor, leader) only a platform administrator grants; and
-    nobody gives themself a power they do not already hold there. Every refusal is audited."""
+    """Grant `role_code`, valid in `unit_id`'s subtree: the one path for every grant (console, API,
+    account creation, demo). A grant is bounded by its grantor (DESIGN §3 rule 9): a department
+    administrator grants department roles only, in its own subtree, to its own staff (never to an
+    account holding 平台管理员); operator roles (platform admin, auditor, leader) only a platform
+    administrator grants; and nobody gives themself a power they do not already hold there. Every
+    refusal is audited."""
     action = "identity.role.grant"
 
     def refuse(detail: str) -> Forbidden:
@@ -157,27 +107,41 @@ def grant_role(session: Session, actor: Actor, account_id: int, role_code: str, 
             detail={"role": role_code, "org_unit_id": unit_id},
         )
 
+    require_own_channel(actor)
+    # 403 before any 404 or 422: someone who may grant nothing learns nothing about the accounts.
+    if not actor.is_platform_admin and not (actor.has_role("dept_admin") and actor.admin_units):
+        raise refuse("只有平台管理员和部门管理员可以授予角色")
     if role_code not in BUILTIN_ROLES:
         raise Invalid.on("role_code", "角色不存在")
-    unit = require_admin_of(session, actor, unit_id)
+    unit = session.get(OrgUnit, unit_id)
+    if unit is None:
+        raise Invalid.on("org_unit_id", "机构不存在")
+    account = get_account(session, account_id)
+    if not actor.is_platform_admin:
+        # A department admin grants roles only to the staff they administer, not to another
+        # department's people (even for a role valid in their own subtree), and never touches an
+        # account that holds 平台管理员.
+        if account.kind != "staff" or account.department_id is None:
+            raise refuse("您只能给本部门及下属单位的工作人员授予角色")
+        if not is_within(get_org_unit(session, account.department_id), actor.admin_units):
+            raise refuse("您只能给本部门及下属单位的工作人员授予角色")
+        if _holds_role(session, account.id, "platform_admin"):
+            raise refuse("平台管理员账号只能由平台管理员管理")
+    require_admin_of(session, actor, unit.id)
     if role_code in OPERATOR_ROLES and not actor.is_platform_admin:
         raise refuse("平台管理员、安全审计员和领导角色只能由平台管理员授予")
     if role_code == "platform_admin" and unit.parent_id is not None:
         raise Invalid.on("org_unit_id", "平台管理员角色只能在顶层机构授予")
-    account = get_account(session, account_id)
     if account.kind != "staff":
         raise Invalid.on("account_id", "只能给工作人员账号授予角色")
     if account.id == actor.account_id and not (
         actor.wide(role_code) or is_within(unit, actor.units_of(role_code))
     ):
         raise refuse("不能给自己授予新的角色或扩大自己角色的范围，请由上级管理员授予")
-    # A department admin grants roles only to the staff they administer, not to another
-    # department's people (even for a role valid in their own subtree).
-    if not actor.is_platform_admin and (
-        account.department_id is None
-        or not is_within(get_org_unit(session, account.department_id), actor.admin_units)
-    ):
-        raise refuse("您只能给本部门及下属单位的工作人员授予角色")
+    if not unit.is_active:
+        raise Invalid.on("org_unit_id", "机构已停用，不能在其中授予角色")
+    if not account.is_active:
+        raise Invalid.on("account_id", "账号已停用，请先启用再授予角色")
     existing = session.scalars(
         select(StaffRole).where(
             StaffRole.account_id == account_id,
@@ -206,6 +170,11 @@ def grant_role(session: Session, actor: Actor, account_id: int, role_code: str, 
         detail={"role": role_code, "org_unit_id": unit_id, "operator_role": role_code in OPERATOR_ROLES},
     )
     return grant
+
+
+def _holds_role(session: Session, account_id: int, role_code: str) -> bool:
+    held = select(StaffRole.id).where(StaffRole.account_id == account_id, StaffRole.role_code == role_code)
+    return session.scalars(held).first() is not None
 
 
 def revoke_role(session: Session, actor: Actor, grant_id: int) -> None:

@@ -23,14 +23,14 @@ The package, by topic:
     org.py              the organisation tree
     accounts.py         reading accounts: list, export, detail
     account_changes.py  creating staff, (de)activating, unlocking, resetting passwords
-    roles.py            roles, their holders, granting and revoking
+    roles.py            roles, their holders, revoking (granting is `accounts.grant_role`)
     clients.py          read models of the OIDC clients (their commands are in `service/oidc`)
 
 Callers import from here (`from yiwang.identity.service import admin`), not from the modules.
 """
 
 from yiwang.identity.service.admin.account_changes import (
-    create_staff,
+    create_staff_account,
     reset_password,
     set_account_active,
     unlock_account,
@@ -59,10 +59,10 @@ from yiwang.identity.service.admin.org import (
 )
 from yiwang.identity.service.admin.overview import overview
 from yiwang.identity.service.admin.roles import (
-    grant_account_role,
     grantable_roles,
     list_roles,
     revoke_account_role,
+    role_grant_read,
 )
 
 __all__ = [
@@ -83,7 +83,7 @@ __all__ = [
     "CITIZEN_ID_PREFIX",
     "EXPORT_MAX_ROWS",
     "account_filters",
-    "create_staff",
+    "create_staff_account",
     "export_accounts",
     "get_account_detail",
     "list_accounts",
@@ -91,10 +91,10 @@ __all__ = [
     "set_account_active",
     "unlock_account",
     # roles
-    "grant_account_role",
     "grantable_roles",
     "list_roles",
     "revoke_account_role",
+    "role_grant_read",
     # OIDC clients
     "client_reads",
 ]

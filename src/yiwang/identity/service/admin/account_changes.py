@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.core import audit, clock
 from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid
+from yiwang.core.ids import validate_citizen_id
 from yiwang.core.security import Actor
 from yiwang.identity.admin_schemas import (
     AccountDetail,
@@ -19,9 +20,9 @@ from yiwang.identity.admin_schemas import (
     StaffAccountCreated,
     TemporaryPassword,
 )
-from yiwang.identity.models import AccessToken, OrgUnit, PendingLogin, WebSession
+from yiwang.identity.models import AccessToken, Account, OrgUnit, PendingLogin, WebSession
 from yiwang.identity.service import throttle
-from yiwang.identity.service.accounts import create_staff_account, find_account, get_account, require_admin_of
+from yiwang.identity.service.accounts import find_account, get_account, grant_role, require_admin_of
 from yiwang.identity.service.admin.accounts import _detail, _is_locked
 from yiwang.identity.service.admin.common import _administered_account, require_console
 from yiwang.identity.service.passwords import check_password_policy, hash_password
@@ -43,9 +44,11 @@ def _temporary_password() -> str:
     return password
 
 
-def create_staff(session: Session, actor: Actor, data: StaffAccountCreate) -> StaffAccountCreated:
-    """A staff account in a department the actor administers, with its first roles. Without a
-    password, a temporary one is generated and returned (once)."""
+def create_staff_account(session: Session, actor: Actor, data: StaffAccountCreate) -> StaffAccountCreated:
+    """A staff account in an active department the actor administers, with its first roles (each
+    through `grant_role`, so bounded by the grantor): the one path for the console, the API, the
+    demo (as `PLATFORM`) and scripts. Without a password, a temporary one is generated and returned
+    (once), to be changed at the first login."""
     require_console(actor)
     unit = session.get(OrgUnit, data.department_id)
     if unit is None:
@@ -59,27 +62,49 @@ def create_staff(session: Session, actor: Actor, data: StaffAccountCreate) -> St
             errors.append((f"roles.{i}.role_code", "角色不存在"))
     if errors:
         raise Invalid(detail="角色不存在", errors=[FieldError(f, m) for f, m in errors])
-    if data.username and find_account(session, data.username) is not None:
-        message = f"用户名 {data.username} 已存在"
-        raise Conflict(detail=message, errors=[FieldError("username", message)])
+    username = data.username.strip()
+    plain = username.replace("_", "").replace(".", "")
+    # isalnum() alone accepts Chinese and other letters; usernames are ASCII.
+    if not username or len(username) > 64 or not (plain.isascii() and plain.isalnum()):
+        raise Invalid.on("username", "用户名只能包含字母、数字、点和下划线")
+    cid = validate_citizen_id(data.citizen_id, "citizen_id").value
+    display_name = data.display_name.strip()
+    if not display_name:
+        raise Invalid.on("display_name", "姓名不能为空")
     temporary = None
     password = data.password or ""
     if not password:
         temporary = password = _temporary_password()
-    account = create_staff_account(
+    check_password_policy(password)
+    if find_account(session, username) is not None:
+        message = f"用户名 {username} 已存在"
+        raise Conflict(detail=message, errors=[FieldError("username", message)])
+    account = Account(
+        username=username,
+        kind="staff",
+        display_name=display_name,
+        citizen_id=cid,
+        phone=data.phone or None,
+        password_hash=hash_password(password),
+        department_id=unit.id,
+        title=data.title,
+        # A password someone else read out is changed at the first login (as after a reset).
+        must_change_password=temporary is not None,
+        created_at=clock.now(),
+    )
+    session.add(account)
+    session.flush()
+    audit.append(
         session,
         actor,
-        username=data.username,
-        display_name=data.display_name,
-        citizen_id=data.citizen_id,
-        department_id=unit.id,
-        password=password,
-        title=data.title,
-        phone=data.phone or None,
-        roles=[(g.role_code, g.org_unit_id) for g in data.roles],
+        "identity.staff.create",
+        object_type="account",
+        object_id=str(account.id),
+        subject=cid,
+        detail={"username": username, "department_id": unit.id},
     )
-    # A password someone else read out is changed at the first login (as after a reset).
-    account.must_change_password = temporary is not None
+    for grant in data.roles:
+        grant_role(session, actor, account.id, grant.role_code, grant.org_unit_id)
     return StaffAccountCreated(account=_detail(session, account), temporary_password=temporary)
 
 

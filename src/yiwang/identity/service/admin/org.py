@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from yiwang.core import audit
 from yiwang.core.errors import Conflict, FieldError, Forbidden, Invalid
+from yiwang.core.ids import validate_credit_code
 from yiwang.core.security import Actor
 from yiwang.identity.admin_schemas import OrgNode, OrgTree, OrgUnitCreate, OrgUnitRead, OrgUnitUpdate
 from yiwang.identity.models import Account, OrgUnit
@@ -22,7 +23,13 @@ from yiwang.identity.service.admin.common import (
     _within,
     require_console,
 )
-from yiwang.identity.service.org import KIND_LABELS, add_org_unit, find_org_unit_by_code, get_org_unit
+from yiwang.identity.service.org import (
+    ALLOWED_PARENTS,
+    KIND_LABELS,
+    ORG_KINDS,
+    find_org_unit_by_code,
+    get_org_unit,
+)
 
 
 def _unit_read(unit: OrgUnit, staff_count: int = 0) -> dict[str, Any]:
@@ -113,8 +120,11 @@ def administrable_units(session: Session, actor: Actor) -> list[OrgUnitRead]:
 
 
 def create_org_unit(session: Session, actor: Actor, data: OrgUnitCreate) -> OrgUnitRead:
-    """Add a node under a parent the actor administers (a top-level node needs a platform admin)."""
+    """Add a node under an active parent the actor administers (a top-level node needs a platform
+    admin), in its place in the tree: the one path for the console, the API and the demo (as
+    `PLATFORM`)."""
     require_console(actor)
+    parent = None
     if data.parent_id is None:
         _require_platform_admin(actor, "创建顶层机构")
     else:
@@ -124,24 +134,44 @@ def create_org_unit(session: Session, actor: Actor, data: OrgUnitCreate) -> OrgU
         require_admin_of(session, actor, parent.id)
         if not parent.is_active:
             raise Invalid.on("parent_id", "上级机构已停用，不能在其下新建机构")
-    if not data.code:
+    code = data.code.strip()
+    name = data.name.strip()
+    if data.kind not in ORG_KINDS:
+        raise Invalid.on("kind", "组织类型不正确")
+    if not name:
+        raise Invalid.on("name", "名称不能为空")
+    if not code:
         raise Invalid.on("code", "编码不能为空")
-    if not all(c.isalnum() or c in "-_." for c in data.code) or not data.code.isascii():
+    if not all(c.isalnum() or c in "-_." for c in code) or not code.isascii():
         raise Invalid.on("code", "编码只能包含字母、数字、连字符、点和下划线")
-    if find_org_unit_by_code(session, data.code) is not None:
-        message = f"组织编码 {data.code} 已存在"
+    if (parent.kind if parent else None) not in ALLOWED_PARENTS[data.kind]:
+        where = KIND_LABELS.get(parent.kind, parent.kind) if parent else "顶层"
+        raise Invalid.on("parent_id", f"{KIND_LABELS[data.kind]}不能建在{where}之下")
+    if find_org_unit_by_code(session, code) is not None:
+        message = f"组织编码 {code} 已存在"
         raise Conflict(detail=message, errors=[FieldError("code", message)])
-    unit = add_org_unit(
-        session,
-        code=data.code,
-        name=data.name,
+    credit_code = data.credit_code or None
+    if credit_code:
+        validate_credit_code(credit_code, "credit_code")
+        if session.scalars(select(OrgUnit.id).where(OrgUnit.credit_code == credit_code)).first():
+            raise Conflict(detail=f"统一社会信用代码 {credit_code} 已被其他机构使用")
+    unit = OrgUnit(
+        code=code,
+        name=name,
+        short_name=data.short_name or name,
         kind=data.kind,
-        parent_id=data.parent_id,
-        region_code=data.region_code,
-        short_name=data.short_name,
-        credit_code=data.credit_code or None,
+        parent_id=parent.id if parent else None,
+        level=(parent.level + 1) if parent else 0,
+        region_code=data.region_code or (parent.region_code if parent else ""),
+        credit_code=credit_code,
         sort=data.sort,
+        path="/",
     )
+    session.add(unit)
+    session.flush()
+    # The materialised path holds the node's own id, known only once it is inserted.
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    session.flush()
     audit.append(
         session,
         actor,

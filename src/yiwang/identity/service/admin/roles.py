@@ -1,5 +1,5 @@
-"""Roles in the console: the built-in roles with who holds them, the roles an actor may grant, and
-granting and revoking a role of an account.
+"""Roles in the console: the built-in roles with who holds them, the roles an actor may grant, the
+read model of a grant, and revoking a role of an account. Granting is `accounts.grant_role` itself.
 """
 
 from __future__ import annotations
@@ -9,33 +9,20 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yiwang.core.errors import Invalid, NotFound
+from yiwang.core.errors import NotFound
 from yiwang.core.security import Actor
-from yiwang.identity.admin_schemas import RoleGrantCreate, RoleGrantRead, RoleHolder, RoleRead
+from yiwang.identity.admin_schemas import RoleGrantRead, RoleHolder, RoleRead
 from yiwang.identity.models import Account, OrgUnit, StaffRole
-from yiwang.identity.service.accounts import grant_role, revoke_role
+from yiwang.identity.service.accounts import revoke_role
 from yiwang.identity.service.admin.accounts import _grant_read
 from yiwang.identity.service.admin.common import _admin_paths, _administered_account, _within, require_console
 from yiwang.identity.service.roles import BUILTIN_ROLES, DEPARTMENT_ROLES
 
 
-def grant_account_role(
-    session: Session, actor: Actor, account_id: int, data: RoleGrantCreate
-) -> RoleGrantRead:
-    """Grant a built-in role valid in `org_unit_id`'s subtree (through `accounts.grant_role`)."""
-    require_console(actor)
-    if data.role_code not in BUILTIN_ROLES:
-        raise Invalid.on("role_code", "角色不存在")
-    unit = session.get(OrgUnit, data.org_unit_id)
-    if unit is None:
-        raise Invalid.on("org_unit_id", "机构不存在")
-    account = _administered_account(session, actor, account_id, change=True)
-    if not unit.is_active:
-        raise Invalid.on("org_unit_id", "机构已停用，不能在其中授予角色")
-    if not account.is_active:
-        raise Invalid.on("account_id", "账号已停用，请先启用再授予角色")
-    grant = grant_role(session, actor, account.id, data.role_code, unit.id)
-    return _grant_read(grant, unit.name)
+def role_grant_read(session: Session, grant: StaffRole) -> RoleGrantRead:
+    """The read model of a grant made by `accounts.grant_role` (the one path for granting a role)."""
+    unit = session.get(OrgUnit, grant.org_unit_id)
+    return _grant_read(grant, unit.name if unit else "")
 
 
 def revoke_account_role(session: Session, actor: Actor, account_id: int, grant_id: int) -> None:
